@@ -1,0 +1,118 @@
+"""Any sentence-transformers model: a hub name (with network) or a local folder (offline).
+
+Texts longer than the model's window are split into token windows whose embeddings are
+averaged, so nothing past 512 tokens is silently dropped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from embeddings.base import EncoderUnavailable, TextKind, empty, normalise
+
+
+def _folder_fingerprint(path: Path) -> str:
+    """Hash of a local model's config and weight sizes: a rebuilt folder gets a new id."""
+    digest = hashlib.sha256()
+    for item in sorted(path.rglob("*")):
+        if item.is_file():
+            digest.update(f"{item.relative_to(path)}:{item.stat().st_size}".encode())
+            if item.suffix == ".json":
+                digest.update(item.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+class SentenceTransformerEncoder:
+    def __init__(
+        self,
+        model: str,
+        *,
+        query_prompt: str | None = None,
+        passage_prompt: str | None = None,
+        batch_size: int = 32,
+        device: str = "cpu",
+        threads: int | None = None,
+    ) -> None:
+        self.model_name = model
+        self._query_prompt = query_prompt
+        self._passage_prompt = passage_prompt
+        self._batch_size = batch_size
+        self._device = device
+        self._threads = threads
+        self._model = None
+        self.dim = 0
+        local = Path(model)
+        source = _folder_fingerprint(local) if local.is_dir() else model
+        settings = json.dumps([source, query_prompt, passage_prompt], ensure_ascii=False)
+        tag = hashlib.sha256(settings.encode()).hexdigest()[:10]
+        self.id = f"st-{local.name if local.is_dir() else model.replace('/', '_')}-{tag}"
+
+    def load(self) -> SentenceTransformerEncoder:
+        """Load the model now (it is otherwise loaded on first use)."""
+        if self._model is not None:
+            return self
+        try:
+            import torch
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:  # pragma: no cover - the project depends on both
+            raise EncoderUnavailable("sentence-transformers n'est pas installé") from exc
+        if self._threads:
+            torch.set_num_threads(self._threads)
+        try:
+            self._model = SentenceTransformer(self.model_name, device=self._device)
+        except (OSError, ValueError) as exc:
+            raise EncoderUnavailable(
+                f"modèle sentence-transformers « {self.model_name} » introuvable hors ligne : "
+                "donnez un dossier local (par ex. models/multilingual-e5-small, créé par "
+                "`reco model build`) ou activez le réseau"
+            ) from exc
+        self.dim = int(self._model.get_sentence_embedding_dimension() or 0)
+        return self
+
+    def _prompt(self, kind: TextKind) -> str:
+        explicit = self._query_prompt if kind is TextKind.QUERY else self._passage_prompt
+        if explicit is not None:
+            return explicit
+        prompts = getattr(self._model, "prompts", {}) or {}
+        return prompts.get(
+            kind.value, prompts.get("document", "") if kind is TextKind.PASSAGE else ""
+        )
+
+    def _windows(self, text: str, prompt: str) -> list[str]:
+        tokenizer = self._model.tokenizer
+        budget = int(self._model.max_seq_length) - 2 - len(tokenizer.tokenize(prompt))
+        ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+        if len(ids) <= budget:
+            return [text]
+        step = max(1, budget)
+        return [tokenizer.decode(ids[i : i + step]) for i in range(0, len(ids), step)]
+
+    def encode(self, texts: Sequence[str], kind: TextKind) -> np.ndarray:
+        self.load()
+        if not texts:
+            return empty(self.dim)
+        prompt = self._prompt(kind)
+        windows: list[str] = []
+        owners: list[int] = []
+        for index, text in enumerate(texts):
+            parts = self._windows(text, prompt)
+            windows += parts
+            owners += [index] * len(parts)
+        vectors = self._model.encode(
+            windows,
+            prompt=prompt,
+            batch_size=self._batch_size,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+            show_progress_bar=False,
+        )
+        if len(windows) == len(texts):
+            return normalise(vectors)
+        pooled = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
+        np.add.at(pooled, np.asarray(owners), vectors)
+        return normalise(pooled)
