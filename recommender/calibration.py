@@ -1,0 +1,81 @@
+"""Plain-French match levels from hit evidence, calibrated on the labelled query set.
+
+A logistic model maps a hit's evidence (dense cosines, share of the query's words found in
+the action, fused rank score) to the probability that staff would judge it relevant. The
+thresholds turning probabilities into « très proche / proche / à explorer » and the
+no-match threshold are fitted on the dev split (`reco calibrate`) and saved as JSON.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+from pathlib import Path
+
+import numpy as np
+
+
+class MatchLevel(StrEnum):
+    VERY_CLOSE = "très proche"
+    CLOSE = "proche"
+    EXPLORE = "à explorer"
+    FAR = "éloigné"
+
+
+@dataclass(frozen=True)
+class Calibration:
+    encoder_ids: tuple[str, ...]
+    weights: tuple[float, ...]  # one per feature, then the intercept
+    very_close: float
+    close: float
+    explore: float  # below this on the best hit: honest « no match »
+    fitted_on: str = "non calibré"
+
+    def probability(self, features: np.ndarray) -> np.ndarray:
+        features = np.atleast_2d(features)
+        w = np.asarray(self.weights, dtype=np.float64)
+        if features.shape[1] + 1 != len(w):
+            raise ValueError("calibration faite pour un autre nombre d'encodeurs")
+        return 1.0 / (1.0 + np.exp(-(features @ w[:-1] + w[-1])))
+
+    def level(self, probability: float) -> MatchLevel:
+        if probability >= self.very_close:
+            return MatchLevel.VERY_CLOSE
+        if probability >= self.close:
+            return MatchLevel.CLOSE
+        if probability >= self.explore:
+            return MatchLevel.EXPLORE
+        return MatchLevel.FAR
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps(asdict(self), indent=2, ensure_ascii=False), encoding="utf-8")
+
+    @classmethod
+    def load(cls, path: Path) -> Calibration:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        data["encoder_ids"] = tuple(data["encoder_ids"])
+        data["weights"] = tuple(data["weights"])
+        return cls(**data)
+
+
+def default_calibration(encoder_ids: Sequence[str]) -> Calibration:
+    """Used until `reco calibrate` has run: cosines and word coverage weigh equally."""
+    n = len(encoder_ids)
+    weights = [6.0 / max(n, 1)] * n + [3.0, 1.0, -6.0]
+    return Calibration(tuple(encoder_ids), tuple(weights), 0.6, 0.4, 0.2)
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 0.1, steps: int = 50) -> np.ndarray:
+    """Logistic regression by Newton's method (weights then intercept)."""
+    design = np.hstack([x, np.ones((len(x), 1))])
+    w = np.zeros(design.shape[1])
+    penalty = l2 * np.eye(len(w))
+    penalty[-1, -1] = 0.0
+    for _ in range(steps):
+        p = 1.0 / (1.0 + np.exp(-(design @ w)))
+        gradient = design.T @ (p - y) + penalty @ w
+        hessian = design.T @ (design * (p * (1 - p))[:, None]) + penalty
+        w -= np.linalg.solve(hessian + 1e-9 * np.eye(len(w)), gradient)
+    return w

@@ -1,0 +1,132 @@
+"""What the CLI commands do, kept out of cli.py so the CLI only parses arguments."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+import typer
+
+from embeddings import EncoderUnavailable, get_encoder
+from recommender.answer import result_to_dict, result_to_text
+from recommender.build import BuildStats, build_index
+from recommender.config import Settings
+from recommender.evaluate import evaluate, load_queries
+from recommender.filters import Filters
+from recommender.index import IndexInvalid
+from recommender.records import load_actions
+from recommender.service import Engine, QueryError
+from recommender.vector_index import IndexKind
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Print a French error message on stderr and exit non-zero (no stack trace)."""
+    typer.echo(f"Erreur : {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _actions(settings: Settings):
+    if not settings.data_path.is_file():
+        fail(f"{settings.data_path} introuvable : lancez `reco ingest data/raw`.")
+    try:
+        return load_actions(settings.data_path)
+    except ValueError as exc:
+        fail(str(exc))
+
+
+def run_build(settings: Settings, kind: IndexKind, show_progress: bool) -> BuildStats:
+    actions = _actions(settings)
+    try:
+        encoders = [
+            (spec, get_encoder(spec, models_dir=settings.models_dir)) for spec in settings.encoders
+        ]
+        return build_index(
+            actions,
+            encoders,
+            settings.index_dir,
+            settings.cache_dir,
+            kind=kind,
+            show_progress=show_progress,
+        )
+    except EncoderUnavailable as exc:
+        fail(str(exc))
+
+
+def build_summary(stats: BuildStats) -> str:
+    lines = [
+        f"Index écrit dans {stats.index_dir} : {stats.n_actions} actions, "
+        f"{stats.n_chunks} passages, en {stats.seconds:.1f} s."
+    ]
+    for e in stats.encoders:
+        rate = e.embedded / e.seconds if e.embedded and e.seconds else 0.0
+        lines.append(
+            f"  {e.spec} ({e.encoder_id}) : {e.embedded} passages encodés, {e.cached} repris "
+            f"du cache, {e.seconds:.1f} s, {rate:.1f} passages/s"
+        )
+    return "\n".join(lines)
+
+
+def load_engine(settings: Settings) -> Engine:
+    try:
+        return Engine.load(settings)
+    except (IndexInvalid, EncoderUnavailable) as exc:
+        fail(str(exc))
+    except FileNotFoundError as exc:
+        fail(f"fichier introuvable : {exc.filename} (lancez `make run` ou `reco ingest`).")
+
+
+def _emit(payload: dict, text: str, as_json: bool) -> None:
+    typer.echo(json.dumps(payload, ensure_ascii=False) if as_json else text)
+
+
+def search_one(engine: Engine, text: str, filters: Filters, top: int, as_json: bool) -> None:
+    try:
+        result = engine.search(text, filters, top)
+    except QueryError as exc:
+        fail(str(exc), code=2)
+    _emit(result_to_dict(result), result_to_text(result), as_json)
+
+
+def search_file(engine: Engine, path: Path, filters: Filters, top: int, as_json: bool) -> None:
+    """One result per non-empty line; a bad line gets an error object, the rest go on."""
+    try:
+        lines = [ln for ln in path.read_text(encoding="utf-8-sig").splitlines() if ln.strip()]
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"lecture de {path} impossible ({exc}).")
+    for line in lines:
+        try:
+            result = engine.search(line, filters, top)
+        except QueryError as exc:
+            _emit({"query": line, "error": str(exc)}, f"{line}\n  Erreur : {exc}", as_json)
+            continue
+        _emit(result_to_dict(result), result_to_text(result) + "\n", as_json)
+        sys.stdout.flush()
+
+
+def similar_one(engine: Engine, action_id: str, top: int, as_json: bool) -> None:
+    try:
+        result = engine.similar(action_id, top=top)
+    except QueryError as exc:
+        fail(str(exc), code=2)
+    _emit(result_to_dict(result), result_to_text(result), as_json)
+
+
+def run_eval(settings: Settings, path: Path, split: str | None, as_json: bool) -> None:
+    try:
+        queries = load_queries(path)
+    except ValueError as exc:
+        fail(str(exc))
+    if split and split != "tout":
+        queries = [q for q in queries if q.split == split]
+    engine = load_engine(settings)
+
+    def ranker(text: str) -> tuple[list[str], bool]:
+        result = engine.search(text, top=len(engine.actions))
+        return [h.action.id for h in result.hits], result.no_match
+
+    scores = evaluate(queries, ranker)
+    payload = {"queries": str(path), "split": split or "tout", **scores.to_dict()}
+    text = "  ".join(f"{k}={v}" for k, v in payload.items())
+    _emit(payload, text, as_json)

