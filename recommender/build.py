@@ -59,10 +59,12 @@ def _embed_all(spec: str, encoder: Encoder, texts: list[str], cache_dir: Path, s
         leave=True,
     ) as bar:
         bar.update(unique - missing)
-        vectors, computed = cache.embed(
-            texts, lambda batch: encoder.encode(batch, TextKind.PASSAGE), on_batch=bar.update
-        )
-    cache.save()
+        try:
+            vectors, computed = cache.embed(
+                texts, lambda batch: encoder.encode(batch, TextKind.PASSAGE), on_batch=bar.update
+            )
+        finally:
+            cache.save()  # keep finished work even when the build is interrupted
     stats = EncoderStats(
         spec, encoder.id, computed, len(texts) - computed, time.perf_counter() - started
     )

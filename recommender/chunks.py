@@ -111,7 +111,9 @@ def windows(
             breaks = [m.end() for m in _BREAK.finditer(text, start + max_chars // 2, end)]
             if breaks:
                 end = breaks[-1]
-        yield start, text[start:end].strip()
+        piece = text[start:end]
+        lead = len(piece) - len(piece.lstrip())  # keep `start` on the window's first character
+        yield start + lead, piece.strip()
         if end >= len(text):
             return
         # Restart a little before the cut, at a word boundary, so context is not lost.

@@ -31,9 +31,12 @@ def _actions(settings: Settings):
     if not settings.data_path.is_file():
         fail(f"{settings.data_path} introuvable : lancez `reco ingest data/raw`.")
     try:
-        return load_actions(settings.data_path)
+        actions = load_actions(settings.data_path)
     except ValueError as exc:
         fail(str(exc))
+    if not actions:
+        fail(f"{settings.data_path} ne contient aucune action : lancez `reco ingest data/raw`.")
+    return actions
 
 
 def run_build(settings: Settings, kind: IndexKind, show_progress: bool) -> BuildStats:

@@ -16,6 +16,8 @@ import numpy as np
 
 from recommender.storage import atomic_write_bytes, atomic_write_lines
 
+CHECKPOINT_BATCHES = 20
+
 
 def text_key(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
@@ -66,13 +68,15 @@ class EmbeddingCache:
         """Vectors for `texts` (cache first); returns the matrix and how many were computed."""
         keys = [text_key(t) for t in texts]
         missing = sorted({k: i for i, k in enumerate(keys) if k not in self._rows}.values())
-        for start in range(0, len(missing), batch_size):
+        for number, start in enumerate(range(0, len(missing), batch_size), start=1):
             batch = missing[start : start + batch_size]
             vectors = encode([texts[i] for i in batch])
             for i, vector in zip(batch, vectors, strict=True):
                 self._rows[keys[i]] = np.asarray(vector, dtype=np.float32)
             if on_batch:
                 on_batch(len(batch))
+            if number % CHECKPOINT_BATCHES == 0:
+                self.save()  # an interrupted build keeps what it has already embedded
         if not keys:
             return np.zeros((0, self.dim), dtype=np.float32), 0
         return np.stack([self._rows[k] for k in keys]).astype(np.float32), len(missing)

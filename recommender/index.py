@@ -32,7 +32,7 @@ from recommender.storage import atomic_write_lines
 
 FORMAT_VERSION = 1
 # Bump when what is embedded or indexed changes, so old indexes are rebuilt.
-CONTENT_VERSION = "chunks-v1;lexical-v1"
+CONTENT_VERSION = "chunks-v1;lexical-v2"
 FIX = "lancez `reco build` pour reconstruire l'index"
 
 
@@ -156,12 +156,17 @@ def read_manifest(index_dir: Path) -> dict:
         manifest = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise IndexInvalid(f"le manifeste de l'index est illisible ({exc}) : {FIX}.") from exc
+    if not isinstance(manifest, dict):
+        raise IndexInvalid(f"le manifeste de l'index n'est pas un objet JSON : {FIX}.")
     if manifest.get("format_version") != FORMAT_VERSION:
         raise IndexInvalid(
             f"index au format {manifest.get('format_version')}, attendu {FORMAT_VERSION} : {FIX}."
         )
     if manifest.get("content_version") != CONTENT_VERSION:
         raise IndexInvalid(f"index construit par une autre version du découpage : {FIX}.")
+    encoders = manifest.get("encoders")
+    if not isinstance(encoders, list) or not all(isinstance(e, dict) for e in encoders):
+        raise IndexInvalid(f"le manifeste de l'index ne décrit pas ses encodeurs : {FIX}.")
     return manifest
 
 
@@ -191,7 +196,7 @@ def load_index(
     check_manifest(manifest, actions, encoder_ids)
     try:
         return _load_files(index_dir, manifest, mmap)
-    except (OSError, ValueError, KeyError, RuntimeError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RuntimeError) as exc:
         raise IndexInvalid(f"un fichier de l'index est endommagé ({exc}) : {FIX}.") from exc
 
 

@@ -37,7 +37,7 @@ _stemmer = Stemmer.Stemmer("french")
 def _stem(word: str) -> str:
     # PyStemmer objects are not thread-safe; the cache keeps the lock rarely taken.
     with _stemmer_lock:
-        return strip_accents(_stemmer.stemWord(word))
+        return _stemmer.stemWord(word)
 
 
 def words(text: str) -> list[str]:
@@ -52,7 +52,8 @@ def analyze(text: str) -> list[str]:
         folded = strip_accents(word)
         if folded in _STOPWORDS or len(folded) < 2:
             continue
-        tokens.append(_stem(word))
+        # Stem the accent-free form: staff often type without accents (« solidarite »).
+        tokens.append(_stem(folded))
     return tokens
 
 

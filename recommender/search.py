@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 import numpy as np
 
@@ -22,11 +23,17 @@ MAX_QUERY_CHARS = 2000
 MIN_QUERY_WORDS_NOTE = "Décrivez le besoin en quelques mots (public, lieu, ce qui manque)."
 
 
+class Fusion(StrEnum):
+    RRF = "rrf"  # reciprocal rank fusion: robust, ignores score scales
+    SCORE = "score"  # weighted sum of per-query standardised scores
+
+
 @dataclass(frozen=True)
 class SearchConfig:
+    fusion: Fusion = Fusion.RRF
     rrf_k: float = 60.0
     lexical_weight: float = 1.0
-    dense_weight: float = 1.0
+    dense_weights: tuple[float, ...] | None = None  # one per encoder; None: 1.0 each
     expansion_weight: float = 0.5  # glossary words count half as much as the user's own
     chunk_candidates: int = 400
     mmr_lambda: float | None = None  # None: no diversity re-ranking
@@ -117,9 +124,14 @@ class Recommender:
 
     def _fuse(self, lexical: np.ndarray, dense: np.ndarray) -> np.ndarray:
         fused = np.zeros(len(self.actions), dtype=np.float64)
+        weights = self.config.dense_weights or (1.0,) * len(dense)
         channels = [(lexical, self.config.lexical_weight, lexical > 0)]
-        channels += [(row, self.config.dense_weight, row > -1) for row in dense]
+        channels += [(row, w, row > -1) for row, w in zip(dense, weights, strict=True)]
+        if self.config.fusion is Fusion.SCORE:
+            return _score_fusion(channels)
         for scores, weight, valid in channels:
+            if weight == 0:
+                continue
             order = np.argsort(-scores, kind="stable")
             ranks = np.empty(len(order), dtype=np.float64)
             ranks[order] = np.arange(1, len(order) + 1)
@@ -201,6 +213,18 @@ class Recommender:
             chosen.append(best)
             pool.remove(best)
         return chosen + [i for i in order if i not in chosen]
+
+
+def _score_fusion(channels: list[tuple[np.ndarray, float, np.ndarray]]) -> np.ndarray:
+    """Weighted sum of z-scores; rows a channel did not retrieve count as its minimum."""
+    total = np.zeros(len(channels[0][0]), dtype=np.float64)
+    for scores, weight, valid in channels:
+        if weight == 0 or not valid.any():
+            continue
+        values = np.where(valid, scores, scores[valid].min()).astype(np.float64)
+        spread = values.std() or 1.0
+        total += weight * (values - values.mean()) / spread
+    return total - total.min() + 1e-6
 
 
 def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:

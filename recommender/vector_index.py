@@ -41,7 +41,8 @@ def _ivf(vectors: np.ndarray) -> faiss.Index:
     index = faiss.IndexIVFFlat(quantizer, dim, nlist, faiss.METRIC_INNER_PRODUCT)
     sample = vectors[np.random.default_rng(0).permutation(n)[: max(nlist * 40, 10_000)]]
     index.train(sample)
-    index.nprobe = max(1, nlist // 64)
+    # ~6% of the lists: recall@10 >= 0.95 on clustered data (see bench/).
+    index.nprobe = max(1, nlist // 16)
     return index
 
 
