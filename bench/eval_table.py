@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from recommender.config import Settings
-from recommender.evaluate import LabelledQuery, Scores, evaluate, load_queries
+from recommender.evaluate import EVAL_DEPTH, LabelledQuery, Scores, evaluate, load_queries
 from recommender.search import Fusion, SearchConfig
 from recommender.service import Engine, prepare_query
 
@@ -31,10 +31,13 @@ def variants(encoder_specs: tuple[str, ...]) -> list[Variant]:
     for i, spec in enumerate(encoder_specs):
         alone = tuple(1.0 if j == i else 0.0 for j in range(n))
         out.append(Variant(f"{spec} seul", SearchConfig(lexical_weight=0.0, dense_weights=alone)))
-        out.append(Variant(f"RRF BM25 + {spec}", SearchConfig(dense_weights=alone)))
+        out.append(
+            Variant(f"RRF BM25 + {spec}", SearchConfig(fusion=Fusion.RRF, dense_weights=alone))
+        )
+        out.append(Variant(f"hybride BM25 + {spec}", SearchConfig(dense_weights=alone)))
     if n > 1:
-        out.append(Variant("RRF BM25 + tous", SearchConfig()))
-        out.append(Variant("Score BM25 + tous", SearchConfig(fusion=Fusion.SCORE)))
+        out.append(Variant("RRF BM25 + tous", SearchConfig(fusion=Fusion.RRF)))
+        out.append(Variant("hybride BM25 + tous", SearchConfig()))
     return out
 
 
@@ -42,7 +45,7 @@ def run_variant(engine: Engine, cache: dict, queries: list[LabelledQuery], v: Va
     engine.recommender.config = v.config
 
     def ranker(text: str) -> tuple[list[str], bool]:
-        result = engine.recommender.rank(text, cache[text], top=len(engine.actions))
+        result = engine.recommender.rank(text, cache[text], top=EVAL_DEPTH)
         return [h.action.id for h in result.hits], result.no_match
 
     return evaluate(queries, ranker)

