@@ -56,8 +56,6 @@ SUB_HEADINGS = ("Partenaires d'action:",)
 SINGLE_VALUED = ("structure", "status", "dimension")
 LIST_VALUED = ("structure", "status", "dimension", "keywords", "initiative", "territory")
 LIST_VALUED += ("public", "partners")
-# Labels that only ever open a record: a record holding nothing else is a short card.
-HEAD_FIELDS = {"structure", "files", "status", "end_reason", "dimension", "keywords"}
 
 
 class ExportError(ValueError):
@@ -217,6 +215,8 @@ def _finish(builder: _Builder) -> Action:
 def _parse_record(
     source: str, start: Line, title: str, body: list[Line]
 ) -> tuple[Action, list[str]]:
+    if not title:
+        raise ExportError(source, start.number, 'action sans titre (« Actions "" »)')
     builder = _Builder(source, start.number, title, {}, {}, [])
     current: str | None = None
     for line in body:
@@ -256,13 +256,15 @@ def parse_export(text: str, source: str) -> list[Action]:
             "(aucune ligne « Actions » suivie d'un titre et de champs)",
         )
     _check_preamble(lines[: starts[0][0]], source)
+    _check_cut_title(lines, source)
     actions = []
     for k, (index, title) in enumerate(starts):
         end = starts[k + 1][0] if k + 1 < len(starts) else len(lines)
         body_from = index + (1 if _LAYOUT2_TITLE.match(lines[index].text) else 2)
         action, seen = _parse_record(source, lines[index], title, lines[body_from:end])
         if k + 1 == len(starts):
-            _check_complete(source, lines[end - 1].number, action, seen)
+            last = next(line for line in reversed(lines[index:end]) if line.text.strip())
+            _check_complete(source, last.number, action, seen)
         actions.append(action)
     return actions
 
@@ -276,12 +278,44 @@ def _check_preamble(lines: list[Line], source: str) -> None:
 
 
 def _check_complete(source: str, last_line: int, action: Action, seen: list[str]) -> None:
-    """The last record of a file must end with its last field, unless it is a short card."""
-    if not seen or set(seen) <= HEAD_FIELDS or "perspectives" in seen:
+    """The last record of a file must reach its last label, else the file was cut.
+
+    Short cards still carry every label (with empty values), so they pass.
+    """
+    if "perspectives" in seen:
         return
+    where = f"s'arrête au champ « {seen[-1]} »" if seen else "n'a aucun champ"
     raise ExportError(
         source,
         last_line,
-        f"fichier tronqué : la dernière action « {action.title} » s'arrête au champ "
-        f"« {seen[-1]} » sans « Suite de l'action : Perspectives »",
+        f"fichier tronqué : la dernière action « {action.title} » {where} "
+        "sans « Suite de l'action : Perspectives »",
     )
+
+
+# Format lines that may follow the last label (`Perspectives`): a file ending in the first
+# letters of one was cut there. Cuts in earlier labels are caught by `_check_complete`.
+_CLOSING_LINES = ("Actions", _norm("FICHIERS ASSOCIES"), _norm("- Fichier(s) associé(s)"))
+
+
+def _opens_record(text: str) -> bool:
+    """`Actions` or `Actions "…`: a line that can only open a record."""
+    return text == "Actions" or text.startswith('Actions "')
+
+
+def _is_cut_closing_line(text: str) -> bool:
+    norm = _norm(text)
+    letters = sum(c.isalpha() for c in norm)
+    return letters >= 3 and any(f.startswith(norm) and f != norm for f in _CLOSING_LINES)
+
+
+def _check_cut_title(lines: list[Line], source: str) -> None:
+    """A file whose last lines open a record, or end in half a closing line, was truncated."""
+    tail = [line for line in lines if line.text.strip()][-3:]
+    opening = next((line for line in tail if _opens_record(line.text.strip())), None)
+    if opening or _is_cut_closing_line(tail[-1].text):
+        raise ExportError(
+            source,
+            (opening or tail[-1]).number,
+            "fichier tronqué : la fin du fichier coupe une action ou une ligne du format",
+        )

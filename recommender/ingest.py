@@ -97,11 +97,11 @@ def parse_jsonl(text: str, source: str) -> list[Action]:
 def parse_csv(text: str, source: str) -> list[Action]:
     if not text.strip():
         raise ExportError(source, 1, "le fichier est vide")
-    try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.DictReader(io.StringIO(text), dialect=dialect)
+    # Field names hold no delimiter, so the header line tells which one is used (csv.Sniffer
+    # gives up on small `;` files with quoted multi-line cells, then `,` was assumed).
+    header = text.lstrip("\n").split("\n", 1)[0]
+    delimiter = max(",;\t", key=header.count)
+    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
     if "title" not in (reader.fieldnames or []):
         raise ExportError(
             source, 1, f"colonne « title » introuvable (colonnes lues : {reader.fieldnames})"
