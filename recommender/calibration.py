@@ -31,7 +31,7 @@ class Calibration:
     very_close: float
     close: float
     explore: float  # below this a hit is « éloigné »
-    no_match_cosine: float  # best hits' mean dense cosine below this: honest « no match »
+    no_match: float  # best of the top three below this: honest « no match »
     fitted_on: str = "non calibré"
 
     def probability(self, features: np.ndarray) -> np.ndarray:
@@ -64,7 +64,7 @@ class Calibration:
 def default_calibration(encoder_ids: Sequence[str]) -> Calibration:
     """Used until `reco calibrate` has run: cosines and word coverage weigh equally."""
     n = len(encoder_ids)
-    weights = [6.0 / max(n, 1)] * n + [3.0, 1.0, -6.0]
+    weights = [6.0 / max(n, 1)] * n + [1.5, 1.0, 1.5, -6.0]
     return Calibration(tuple(encoder_ids), tuple(weights), 0.6, 0.4, 0.2, 0.0)
 
 
@@ -101,17 +101,13 @@ def _smallest_threshold(p: np.ndarray, good: np.ndarray, precision: float) -> fl
     return None
 
 
-def _no_match_threshold(hits: Sequence[LabelledHit], has_relevant: dict, n_dense: int) -> float:
-    """Cosine threshold on each query's best hits maximising no-match accuracy.
-
-    Measured on the dev split: the dense cosine separates « nothing relevant » queries
-    better (AUC 0.91) than the hit probability, which leans on relative rank features.
-    """
+def _no_match_threshold(p: np.ndarray, hits: Sequence[LabelledHit], has_relevant: dict) -> float:
+    """Threshold on each query's best probability among its top three hits that
+    maximises no-match accuracy (ties: the lowest, to say « nothing » less often)."""
     best: dict[int, float] = {}
-    for h in hits:
-        if h.rank < 3 and n_dense:
-            cosine = float(np.mean(h.features[:n_dense]))
-            best[h.query] = max(best.get(h.query, -1.0), cosine)
+    for probability, h in zip(p, hits, strict=True):
+        if h.rank < 3:
+            best[h.query] = max(best.get(h.query, 0.0), float(probability))
     if not best:
         return 0.0
 
@@ -132,7 +128,7 @@ def fit_calibration(
     explore = _smallest_threshold(p, grades > 0, 0.3) or 0.2
     close = max(_smallest_threshold(p, grades > 0, 0.6) or 0.5, explore)
     very_close = max(_smallest_threshold(p, grades == 2, 0.5) or 0.9, close)
-    cosine = _no_match_threshold(hits, has_relevant, len(encoder_ids))
+    no_match = _no_match_threshold(p, hits, has_relevant)
     return Calibration(
-        tuple(encoder_ids), tuple(float(v) for v in w), very_close, close, explore, cosine, source
+        tuple(encoder_ids), tuple(float(v) for v in w), very_close, close, explore, no_match, source
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -98,6 +100,7 @@ class Recommender:
         for row, owner in enumerate(self._chunk_owner):
             self._chunks_of[owner].append(row)
         self._stems = [frozenset(analyze(_action_text(a))) for a in self.actions]
+        self._df = Counter(t for stems in self._stems for t in stems)
 
     # ---- evidence -------------------------------------------------------------------
     def _lexical(self, query: str, expansion: Expansion) -> np.ndarray:
@@ -131,10 +134,20 @@ class Recommender:
                 counts[owner] += 1
         return np.where(counts > 0, sums / np.maximum(counts, 1), -1.0)
 
-    def _coverage(self, stems: frozenset[str]) -> np.ndarray:
+    def _coverage(self, stems: frozenset[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Share of the query's words found in each action, plain and IDF-weighted.
+
+        A word no action contains (« nager ») weighs the most: when the key word of a need
+        is absent everywhere, nothing can be very close (honest « no match »).
+        """
+        n = len(self.actions)
         if not stems:
-            return np.zeros(len(self.actions), dtype=np.float32)
-        return np.array([len(stems & s) / len(stems) for s in self._stems], dtype=np.float32)
+            return np.zeros(n, dtype=np.float32), np.zeros(n, dtype=np.float32)
+        idf = {t: math.log((n + 1) / (self._df.get(t, 0) + 0.5)) for t in stems}
+        total = sum(idf.values()) or 1.0
+        plain = [len(stems & s) / len(stems) for s in self._stems]
+        weighted = [sum(idf[t] for t in stems & s) / total for s in self._stems]
+        return np.array(plain, dtype=np.float32), np.array(weighted, dtype=np.float32)
 
     def _fuse(self, lexical: np.ndarray, dense: np.ndarray) -> np.ndarray:
         fused = np.zeros(len(self.actions), dtype=np.float64)
@@ -160,9 +173,9 @@ class Recommender:
         lexical = self._lexical(text, expansion)
         dense, chunk_scores = self._dense(vectors)
         fused = self._fuse(lexical, dense)
-        coverage = self._coverage(query_stems(text))
+        coverage, weighted = self._coverage(query_stems(text))
         top = fused.max() if fused.size and fused.max() > 0 else 1.0
-        features = np.column_stack([*dense, coverage, fused / top]).astype(np.float64)
+        features = np.column_stack([*dense, coverage, fused / top, weighted]).astype(np.float64)
         return _Evidence(fused, features, chunk_scores)
 
     # ---- queries ----------------------------------------------------------------------
@@ -206,12 +219,11 @@ class Recommender:
         return SearchResult(text, hits, no_match, tuple(notes), facets, expansion, themes)
 
     def _no_match(self, hits: Sequence[Hit]) -> bool:
-        """Nothing close: no hit, or even the best hits are far in meaning and in level."""
+        """Nothing close: no hit, or even the three best are below the calibrated bar."""
         if not hits:
             return True
-        n_dense = len(self.encoders)
-        cosine = max(float(np.mean(h.features[:n_dense])) for h in hits[:3]) if n_dense else 1.0
-        return cosine < self.calibration.no_match_cosine or hits[0].level is MatchLevel.FAR
+        best = max(h.probability for h in hits[:3])
+        return best < self.calibration.no_match or hits[0].level is MatchLevel.FAR
 
     def _hit(self, i: int, ev: _Evidence, probability: np.ndarray, stems) -> Hit:
         p = float(probability[i])
