@@ -1,0 +1,80 @@
+"""Answer composition: cards, escaping, honest no-match (fake encoder index)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from embeddings.fake import FakeEncoder
+from recommender.answer import answer_markdown, compose, md, result_to_dict
+from recommender.build import build_index
+from recommender.config import Settings
+from recommender.need import understand
+from recommender.records import load_actions, save_actions
+from recommender.service import Engine
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("answer")
+    actions = load_actions(DATA / "actions.jsonl")
+    # One record carries markup, to check nothing from records becomes HTML.
+    actions[0] = replace(
+        actions[0], limits="<script>alert(1)</script> <img src=x onerror=alert(2)>"
+    )
+    save_actions(tmp / "actions.jsonl", actions)
+    encoder = FakeEncoder()
+    build_index(actions, [("fake", encoder)], tmp / "index", tmp / "cache", show_progress=False)
+    settings = Settings(
+        data_path=tmp / "actions.jsonl",
+        index_dir=tmp / "index",
+        cache_dir=tmp / "cache",
+        glossary_path=DATA / "glossary.tsv",
+        encoders=("fake",),
+    )
+    return Engine.load(settings, encoders=[encoder])
+
+
+def test_md_escapes_html_and_markdown():
+    escaped = md("<script>x</script> **gras** [lien](http://a)")
+    assert "<script>" not in escaped and "&lt;script&gt;" in escaped
+    assert "\\*\\*gras\\*\\*" in escaped and "\\[lien\\]" in escaped
+
+
+def test_cards_carry_limits_and_perspectives(engine):
+    text = "accompagnement scolaire et aide aux devoirs pour les collégiens"
+    answer = compose(engine.search(text), understand(text, engine.actions))
+    assert 1 <= len(answer.cards) <= 5
+    markdown = answer_markdown(answer)
+    assert "**Limites**" in markdown and "**Perspectives**" in markdown
+    card_titles = [line for line in markdown.splitlines() if line.startswith("### ")]
+    assert len(card_titles) == len(answer.cards)
+
+
+def test_record_markup_is_shown_as_text(engine):
+    first = engine.actions[0]
+    answer = compose(engine.search(first.title), understand(first.title, engine.actions))
+    markdown = answer_markdown(answer)
+    assert "<script>" not in markdown and "<img" not in markdown
+    if any(c.action.id == first.id for c in answer.cards):
+        assert "&lt;script&gt;" in markdown
+
+
+def test_no_match_answer_asks_a_question(engine):
+    result = replace(engine.search("zzzz qqqq"), no_match=True)
+    answer = compose(result, understand("zzzz qqqq", engine.actions))
+    assert answer.cards == ()
+    markdown = answer_markdown(answer)
+    assert "aucune action vraiment proche" in markdown
+    assert "Pouvez" in markdown and "public" in markdown
+
+
+def test_json_contract_keys(engine):
+    payload = result_to_dict(engine.search("fête de quartier"))
+    expected = {"id", "title", "structure", "departement", "status", "score", "match_level"}
+    expected |= {"field", "passage", "limits", "perspectives"}
+    assert expected <= set(payload["results"][0])
