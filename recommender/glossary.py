@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 from pathlib import Path
 
 from recommender.records import fold
@@ -53,6 +54,7 @@ class GlossaryError(ValueError):
     pass
 
 
+@lru_cache(maxsize=8192)
 def _pattern(expression: str, acronym: bool) -> re.Pattern[str]:
     text = re.escape(expression if acronym else fold(expression))
     return re.compile(rf"(?<![\w]){text}(?![\w])")

@@ -45,16 +45,19 @@ def words(text: str) -> list[str]:
     return _WORD.findall(_ELISION.sub(" ", text.casefold()))
 
 
+@lru_cache(maxsize=500_000)
+def token(word: str) -> str | None:
+    """The BM25 token of one lower-cased word, or None for a stopword (cached: hot path)."""
+    folded = strip_accents(word)
+    if folded in _STOPWORDS or len(folded) < 2:
+        return None
+    # Stem the accent-free form: staff often type without accents (« solidarite »).
+    return _stem(folded)
+
+
 def analyze(text: str) -> list[str]:
     """Tokens for BM25: words minus stopwords, French-stemmed, accents folded."""
-    tokens = []
-    for word in words(text):
-        folded = strip_accents(word)
-        if folded in _STOPWORDS or len(folded) < 2:
-            continue
-        # Stem the accent-free form: staff often type without accents (« solidarite »).
-        tokens.append(_stem(folded))
-    return tokens
+    return [t for t in map(token, words(text)) if t is not None]
 
 
 class LexicalIndex:

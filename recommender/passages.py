@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from recommender.chunks import Chunk
-from recommender.lexical import analyze, words
+from recommender.lexical import analyze, token, words
 
 PASSAGE_CHARS = 420
 _WORD_SPAN = re.compile(r"[^\W_]+", re.UNICODE)
@@ -35,12 +35,7 @@ def query_stems(*texts: str) -> frozenset[str]:
 
 
 def _stem_of(word: str) -> str | None:
-    tokens = analyze(word)
-    return tokens[0] if tokens else None
-
-
-def overlap(chunk_text: str, stems: frozenset[str]) -> int:
-    return len({t for t in analyze(chunk_text) if t in stems})
+    return token(word.casefold())
 
 
 def _excerpt(text: str, stems: frozenset[str], size: int) -> str:
@@ -69,12 +64,15 @@ def make_passage(chunk: Chunk, stems: frozenset[str], size: int = PASSAGE_CHARS)
 
 
 def best_chunk(
-    chunks: Sequence[Chunk], dense_scores: Sequence[float], stems: frozenset[str]
+    chunks: Sequence[Chunk],
+    dense_scores: Sequence[float],
+    chunk_stems: Sequence[frozenset[str]],
+    stems: frozenset[str],
 ) -> Chunk:
     """The chunk with the best dense score, nudged by the query words it contains."""
 
     def score(i: int) -> float:
-        return dense_scores[i] + 0.02 * overlap(chunks[i].text, stems)
+        return dense_scores[i] + 0.02 * len(chunk_stems[i] & stems)
 
     return chunks[max(range(len(chunks)), key=score)]
 

@@ -101,6 +101,7 @@ class Recommender:
             self._chunks_of[owner].append(row)
         self._stems = [frozenset(analyze(_action_text(a))) for a in self.actions]
         self._df = Counter(t for stems in self._stems for t in stems)
+        self._chunk_stems = [frozenset(analyze(c.text)) for c in index.chunks]
 
     # ---- evidence -------------------------------------------------------------------
     def _lexical(self, query: str, expansion: Expansion) -> np.ndarray:
@@ -188,7 +189,8 @@ class Recommender:
         rows = self._chunks_of[position]
         chunks: list[Chunk] = [self.index.chunks[r] for r in rows]
         dense = [sum(cs.get(r, 0.0) for cs in ev.dense_chunk_scores) for r in rows]
-        return make_passage(best_chunk(chunks, dense, stems), stems)
+        chunk_stems = [self._chunk_stems[r] for r in rows]
+        return make_passage(best_chunk(chunks, dense, chunk_stems, stems), stems)
 
     def rank(
         self,
@@ -209,7 +211,11 @@ class Recommender:
         order = [i for i in order if self.actions[i].id not in exclude]
         plausible = [i for i in order if probability[i] >= self.calibration.explore]
         facets = facet_counts(self.actions[i] for i in (plausible or order[:20]))
-        kept = [i for i in order if resolved.matches(self.actions[i])]
+        kept = (
+            order
+            if resolved.is_empty()
+            else [i for i in order if resolved.matches(self.actions[i])]
+        )
         if self.config.mmr_lambda is not None:
             kept = self._mmr(kept, ev, top)
         stems = query_stems(text, expansion.extra_text)
