@@ -49,6 +49,7 @@ def result_to_dict(result: SearchResult) -> dict[str, object]:
         "glossary": result.expansion.notes(),
         "results": [hit_to_dict(h) for h in result.hits],
         "nearest_themes": list(result.nearest_themes) if result.no_match else [],
+        "suggestion": result.suggestion,
         "facets": result.facets,
     }
 
@@ -64,6 +65,8 @@ def result_to_text(result: SearchResult) -> str:
         lines.append("Aucune action vraiment proche n'a été trouvée.")
         if result.nearest_themes:
             lines.append("Thèmes les plus voisins : " + ", ".join(result.nearest_themes))
+        if result.suggestion:
+            lines.append(result.suggestion)
     for rank, hit in enumerate(result.hits, start=1):
         a = hit.action
         lines += [
@@ -189,7 +192,7 @@ def groups_markdown(title: str, groups: Sequence[Group]) -> str:
         return ""
     lines = [f"#### {title}"]
     for group in groups:
-        lines.append(f"**{md(group.theme)}**")
+        lines += ["", f"**{md(group.theme)}**", ""]  # blank lines: not part of a list item
         for point in group.points:
             refs = ", ".join(str(s) for s in point.sources)
             lines.append(f"- {md(_shorten(point.text, 240))} *(fiche {refs})*")

@@ -63,6 +63,7 @@ class SearchResult:
     facets: dict[str, dict[str, int]] = field(default_factory=dict)
     expansion: Expansion = field(default_factory=lambda: Expansion(()))
     nearest_themes: tuple[str, ...] = ()
+    suggestion: str = ""  # with no match: what to add to the description
 
 
 @dataclass(frozen=True)

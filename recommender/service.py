@@ -15,12 +15,14 @@ from pathlib import Path
 
 from embeddings import get_encoder
 from embeddings.base import Encoder, TextKind
+from recommender.answer import clarifying_question
 from recommender.calibration import Calibration
 from recommender.chunks import ChunkField, field_texts
 from recommender.config import Settings
 from recommender.filters import NO_FILTERS, Filters
 from recommender.glossary import EMPTY, Glossary
 from recommender.index import LoadedIndex, load_index
+from recommender.need import understand
 from recommender.records import Action, load_actions
 from recommender.search import MAX_QUERY_CHARS, Recommender, SearchConfig, SearchResult
 
@@ -119,9 +121,16 @@ class Engine:
                 for p, v in zip(prepared, vectors, strict=True)
             ]
         return [
-            replace(r, notes=(*p.notes, *top_notes, *r.notes))
+            replace(
+                r,
+                notes=(*p.notes, *top_notes, *r.notes),
+                suggestion=self._suggestion(r) if r.no_match else "",
+            )
             for p, r in zip(prepared, results, strict=True)
         ]
+
+    def _suggestion(self, result: SearchResult) -> str:
+        return clarifying_question(understand(result.query, self.actions))
 
     def similar(self, action_id: str, filters: Filters = NO_FILTERS, top: int = 5) -> SearchResult:
         """« Plus comme ceci » : actions closest to a given one (itself and copies excluded)."""
