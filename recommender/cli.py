@@ -17,6 +17,7 @@ from recommender.export import ExportError
 from recommender.filters import Filters
 from recommender.ingest import IngestFailed, IngestReport, ingest_paths
 from recommender.records import save_actions
+from recommender.search import SearchConfig
 from recommender.service import CALIBRATION_FILE
 from recommender.vector_index import IndexKind
 
@@ -138,6 +139,10 @@ def search(
         list[str] | None, typer.Option("--status", help="en cours / terminée")
     ] = None,
     dimension: Annotated[list[str] | None, typer.Option("--dimension")] = None,
+    mmr: Annotated[
+        float | None,
+        typer.Option("--diversite", help="Diversité MMR entre 0 et 1 (ex. 0.7) ; absent : aucune."),
+    ] = None,
     encoders: EncodersOpt = None,
     index: IndexOpt = None,
 ) -> None:
@@ -151,7 +156,9 @@ def search(
     settings = _settings(encoders=_encoders_option(encoders), index_dir=index)
     if (text is None) == (queries is None):
         fail("donnez soit un texte, soit --queries FICHIER.", code=2)
-    engine = commands.load_engine(settings)
+    if mmr is not None and not 0 <= mmr <= 1:
+        fail("--diversite doit être entre 0 et 1.", code=2)
+    engine = commands.load_engine(settings, SearchConfig(mmr_lambda=mmr))
     if queries is not None:
         commands.search_file(engine, queries, filters, top, as_json)
     else:
@@ -199,6 +206,56 @@ def calibrate(
     typer.echo(commands.run_calibrate(settings, queries, split, target))
 
 
+NoMaskOpt = Annotated[
+    bool,
+    typer.Option(
+        "--no-mask",
+        help="Ne pas masquer prénoms, e-mails et téléphones (accord du propriétaire des données).",
+    ),
+]
+
+
+@app.command()
+def report(
+    needs: Annotated[Path, typer.Argument(help="Besoins : .csv, .xlsx, .txt ou .jsonl.")],
+    output: Annotated[
+        Path, typer.Option("-o", "--output", help="Rapport : .html, .xlsx, .csv ou .md.")
+    ],
+    top: Annotated[int, typer.Option("--top", help="Actions par besoin.")] = 5,
+    column: Annotated[
+        str | None, typer.Option("--column", help="Colonne qui contient les besoins.")
+    ] = None,
+    departement: Annotated[list[str] | None, typer.Option("--departement")] = None,
+    public: Annotated[list[str] | None, typer.Option("--public")] = None,
+    status: Annotated[
+        list[str] | None, typer.Option("--status", help="en cours / terminée")
+    ] = None,
+    no_mask: NoMaskOpt = False,
+    encoders: EncodersOpt = None,
+    index: IndexOpt = None,
+) -> None:
+    """Rapport de similarité pour un fichier de besoins (un besoin par ligne)."""
+    filters = Filters(
+        departement=tuple(departement or ()), public=tuple(public or ()), status=tuple(status or ())
+    )
+    settings = _settings(encoders=_encoders_option(encoders), index_dir=index)
+    commands.run_report_cli(
+        settings, needs, output, top=top, column=column, filters=filters, mask=not no_mask
+    )
+
+
+@app.command("corpus-report")
+def corpus_report(
+    output: Annotated[Path, typer.Option("-o", "--output", help="Rapport : .html, .xlsx, .csv.")],
+    no_mask: NoMaskOpt = False,
+    index: IndexOpt = None,
+    data: DataOpt = None,
+) -> None:
+    """Voisins, doublons, thèmes et couverture de la base (formateurs, fédérations)."""
+    settings = _settings(index_dir=index, data_path=data)
+    commands.run_corpus_report_cli(settings, output, mask=not no_mask)
+
+
 model_app = typer.Typer(help="Modèles locaux (reconstruction hors ligne).", no_args_is_help=True)
 app.add_typer(model_app, name="model")
 
@@ -215,6 +272,26 @@ def model_build(
     settings = _settings()
     folder = target or settings.models_dir / DEFAULT_ST_FOLDER.name
     typer.echo(commands.run_model_build(folder, force=force and not if_missing))
+
+
+@model_app.command("adapt")
+def model_adapt(
+    base: Annotated[Path | None, typer.Option("--base", help="Modèle de départ.")] = None,
+    target: Annotated[
+        Path | None, typer.Option("--target", help="Dossier du modèle adapté.")
+    ] = None,
+    epochs: Annotated[
+        int | None, typer.Option("--epochs", help="Nombre d'époques (défaut : 1).")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="Sans barre de progression.")] = False,
+) -> None:
+    """Adapte le modèle au vocabulaire des fiches (paires tirées de data/actions.jsonl)."""
+    from recommender.adapt import AdaptError, run_adapt
+
+    try:
+        typer.echo(run_adapt(_settings(), base, target, epochs, show_progress=not quiet))
+    except AdaptError as exc:
+        fail(str(exc))
 
 
 def main() -> None:

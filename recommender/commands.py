@@ -18,6 +18,7 @@ from recommender.evaluate import EVAL_DEPTH, evaluate, labelled_hits, load_queri
 from recommender.filters import Filters
 from recommender.index import IndexInvalid
 from recommender.records import load_actions
+from recommender.search import SearchConfig
 from recommender.service import Engine, QueryError
 from recommender.vector_index import IndexKind
 
@@ -72,9 +73,9 @@ def build_summary(stats: BuildStats) -> str:
     return "\n".join(lines)
 
 
-def load_engine(settings: Settings) -> Engine:
+def load_engine(settings: Settings, config: SearchConfig | None = None) -> Engine:
     try:
-        return Engine.load(settings)
+        return Engine.load(settings, config)
     except (IndexInvalid, EncoderUnavailable) as exc:
         fail(str(exc))
     except FileNotFoundError as exc:
@@ -173,3 +174,59 @@ def run_model_build(folder: Path, force: bool) -> str:
         f"Modèle écrit dans {result.target} : {result.size_bytes / 1e6:.0f} Mo "
         f"en {result.seconds:.1f} s."
     )
+
+
+def run_report_cli(
+    settings: Settings,
+    needs_path: Path,
+    out: Path,
+    *,
+    top: int,
+    column: str | None,
+    filters: Filters,
+    mask: bool,
+) -> None:
+    """`reco report`: read the needs, search them with a progress bar, write the report."""
+    from tqdm import tqdm
+
+    from recommender.report import ReportError, check_output, read_needs, run_report
+
+    try:
+        check_output(out)
+        needs = read_needs(needs_path, column)
+    except ReportError as exc:
+        fail(str(exc))
+    engine = load_engine(settings)
+    bar = tqdm(total=len(needs.needs), unit="besoin", desc="Besoins", file=sys.stderr)
+
+    def progress(done: int, total: int) -> None:
+        bar.total = total
+        bar.update(done - bar.n)
+
+    try:
+        stats = run_report(
+            engine, needs, out, top=top, filters=filters, mask=mask, progress=progress
+        )
+    except ReportError as exc:
+        fail(str(exc))
+    finally:
+        bar.close()
+    typer.echo(stats.summary())
+
+
+def run_corpus_report_cli(settings: Settings, out: Path, *, mask: bool) -> None:
+    """`reco corpus-report`: neighbours, duplicates, themes and coverage of the corpus."""
+    from recommender.corpus_report import check_corpus_output, run_corpus_report
+    from recommender.index import load_index
+    from recommender.report import ReportError
+
+    try:
+        check_corpus_output(out)
+    except ReportError as exc:
+        fail(str(exc))
+    actions = _actions(settings)
+    try:
+        index = load_index(settings.index_dir, actions)
+    except IndexInvalid as exc:
+        fail(str(exc))
+    typer.echo(run_corpus_report(index, out, mask=mask).summary())
