@@ -45,6 +45,24 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         handle.write(data)
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remove_orphans(target: Path) -> None:
+    """Delete half-built directories left by a build that was killed (SIGKILL, power cut)."""
+    for leftover in target.parent.glob(f".{target.name}.building-*"):
+        pid = leftover.name.removeprefix(f".{target.name}.building-").split("-", 1)[0]
+        if not pid.isdigit() or not _pid_alive(int(pid)):
+            shutil.rmtree(leftover, ignore_errors=True)
+
+
 @contextlib.contextmanager
 def atomic_directory(target: Path) -> Iterator[Path]:
     """Yield a fresh temporary directory; on success it replaces `target`.
@@ -54,7 +72,9 @@ def atomic_directory(target: Path) -> Iterator[Path]:
     every instant either the old or the new directory sits at `target`'s path or aside.
     """
     target.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.building-"))
+    _remove_orphans(target)
+    prefix = f".{target.name}.building-{os.getpid()}-"
+    work = Path(tempfile.mkdtemp(dir=target.parent, prefix=prefix))
     os.chmod(work, DIR_MODE)
     try:
         yield work
