@@ -234,7 +234,7 @@ def report(
     encoders: EncodersOpt = None,
     index: IndexOpt = None,
 ) -> None:
-    """Rapport de similarité pour un fichier de besoins (un besoin par ligne)."""
+    """Rapport de similarité : pour chaque besoin d'un fichier, les actions proches."""
     filters = Filters(
         departement=tuple(departement or ()), public=tuple(public or ()), status=tuple(status or ())
     )
