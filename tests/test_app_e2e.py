@@ -25,6 +25,7 @@ from recommender.conversation import Conversation, reply
 from recommender.feedback import FeedbackStore
 from recommender.service import Engine
 from tests.test_conversation import NEED, build_fake_index
+from ui import chat, common, report_tab, trainers
 
 ROOT = Path(__file__).resolve().parents[1]
 START_TIMEOUT = 90.0
@@ -179,7 +180,7 @@ def test_engine_is_loaded_once_across_threads(engine):
         time.sleep(0.1)
         return engine
 
-    holder = app.EngineHolder(factory)
+    holder = common.EngineHolder(factory)
     threads = [threading.Thread(target=holder) for _ in range(8)]
     for thread in threads:
         thread.start()
@@ -191,56 +192,58 @@ def test_engine_is_loaded_once_across_threads(engine):
 def test_rating_is_stored_and_a_locked_db_is_reported(engine, tmp_path):
     state, _ = reply(Conversation(), NEED, engine)
     store = FeedbackStore(tmp_path / "fb.sqlite3", timeout=0.05, retries=2, pause=0.01)
-    message, comment = app._rate(store, True, "bien", state)
+    message, comment = chat._rate(store, True, "bien", state)
     assert "Merci" in message and comment == ""
     assert store.all()[0].result_ids == state.last_ids
     lock = sqlite3.connect(tmp_path / "fb.sqlite3", isolation_level=None)
     lock.execute("BEGIN EXCLUSIVE")
     try:
-        message, comment = app._rate(store, False, "bof", state)
+        message, comment = chat._rate(store, False, "bof", state)
     finally:
         lock.execute("ROLLBACK")
         lock.close()
     assert "occupée" in message and comment == "bof"  # the comment is kept to retry
-    assert "pas encore de réponse" in app._rate(store, True, "", Conversation())[0]
+    assert "pas encore de réponse" in chat._rate(store, True, "", Conversation())[0]
 
 
 def test_download_gives_markdown_and_html(engine):
     state, _ = reply(Conversation(), NEED, engine)
     state, _ = reply(state, "dans le 62", engine)
-    files, message = app._download(state)
+    files, message = chat._download(state)
     assert "prêts" in message
     markdown = Path(files[0]).read_text(encoding="utf-8")
     assert markdown.count("## Recherche") == 2 and "**Limites**" in markdown
     if len(files) > 1:
         assert Path(files[1]).suffix == ".html" and "<html" in Path(files[1]).read_text().lower()
-    assert app._download(Conversation())[0] is None
+    assert chat._download(Conversation())[0] is None
 
 
 def test_report_refuses_big_files(engine, tmp_path):
     big = tmp_path / "besoins.txt"
     big.write_bytes(b"jardin\n" * (11 * 1024 * 1024 // 7))
-    holder = app.EngineHolder(lambda: engine)
-    out, message = app._report(holder, str(big), "", "HTML", 5, progress=lambda *a, **k: None)
+    holder = common.EngineHolder(lambda: engine)
+    out, message = report_tab._report(
+        holder, str(big), "", "HTML", 5, progress=lambda *a, **k: None
+    )
     assert out is None and ("10 Mo" in message or "pas encore disponibles" in message)
-    none, message = app._report(holder, None, "", "HTML", 5, progress=lambda *a, **k: None)
+    none, message = report_tab._report(holder, None, "", "HTML", 5, progress=lambda *a, **k: None)
     assert none is None and ("Choisissez" in message or "pas encore disponibles" in message)
 
 
 def test_trainer_handlers(engine):
-    holder = app.EngineHolder(lambda: engine)
-    table = app._browse(holder, "jardin", True, "(tous)", "(tous)", "(tous)", "(tous)")
+    holder = common.EngineHolder(lambda: engine)
+    table = trainers.browse_table(holder, "jardin", True, "(tous)", "(tous)", "(tous)", "(tous)")
     assert 1 <= len(table) < len(engine.actions)  # words searched in title, summary, keywords
     assert any("jardin" in t.lower() for t in table["Titre"])
-    ongoing = app._browse(holder, "", True, "(tous)", "(tous)", "(tous)", "En cours")
+    ongoing = trainers.browse_table(holder, "", True, "(tous)", "(tous)", "(tous)", "En cours")
     assert set(ongoing["Statut"]) == {"En cours"}
     first, second = engine.actions[0], engine.actions[1]
-    record = app._open(holder, first.id, True)
+    record = trainers._open(holder, first.id, True)
     assert "**Limites**" in record and "Identifiant" in record
-    assert "Choisissez" in app._open(holder, None, True)
-    similar = app._more(holder, first.id, True)
+    assert "Choisissez" in trainers._open(holder, None, True)
+    similar = trainers._more(holder, first.id, True)
     assert similar.startswith("#### Actions les plus proches") and len(_titles(similar)) == 5
-    left, right = app._compare(holder, first.id, second.id, True)
+    left, right = trainers._compare(holder, first.id, second.id, True)
     assert left != right and "**Perspectives**" in right
     points = holder.map_points()
     assert len(points) == len(engine.actions) and points is holder.map_points()
@@ -248,7 +251,7 @@ def test_trainer_handlers(engine):
 
 def test_page_load_without_index_shows_a_banner(tmp_path):
     missing = Settings.from_env({"RECO_INDEX": str(tmp_path / "absent"), "RECO_ENCODERS": "fake"})
-    holder = app.EngineHolder(lambda: Engine.load(missing))
+    holder = common.EngineHolder(lambda: Engine.load(missing))
     values = app._on_load(holder, True, "", True, "(tous)", "(tous)", "(tous)", "(tous)")
     assert "n'est pas prêt" in values[0] and "reco build" in values[0]
-    assert "n'est pas prêt" in app._open(holder, "act-x", True)
+    assert "n'est pas prêt" in trainers._open(holder, "act-x", True)

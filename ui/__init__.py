@@ -1,0 +1,1 @@
+"""Gradio interface pieces of app.py, one module per tab."""
