@@ -201,10 +201,12 @@ def groups_markdown(title: str, groups: Sequence[Group]) -> str:
 
 def answer_markdown(answer: Answer) -> str:
     """The chat message: restatement, notes, cards and synthesis (or the honest no)."""
-    parts = [md(answer.need.summary())]
-    notes = [*answer.result.notes, *answer.result.expansion.notes()]
-    if notes:
-        parts.append("\n".join(f"*{md(n)}*  " for n in notes))
+    head = [md(answer.need.summary())]
+    head += [f"*{md(n)}*" for n in answer.result.notes]
+    glossary = answer.result.expansion.notes()
+    if glossary:  # one discreet line, so the first card stays near the top
+        head.append(f"<small>Recherche élargie : {md(' ; '.join(glossary))}</small>")
+    parts = ["  \n".join(head)]
     if not answer.cards:
         themes = ", ".join(answer.result.nearest_themes) or "aucun"
         parts += [
