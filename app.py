@@ -16,6 +16,7 @@ from typing import Any
 
 import gradio as gr
 
+from recommender.access import AccessError, login_for
 from recommender.answer import md
 from recommender.config import Settings
 from recommender.conversation import Conversation
@@ -73,13 +74,19 @@ def _on_load(holder: EngineHolder, mask: bool, *browse_values: Any) -> list[Any]
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    host = os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1")
+    try:
+        users = login_for(host, os.environ)
+    except AccessError as exc:
+        raise SystemExit(f"Erreur : {exc}") from None
     holder = EngineHolder(lambda: Engine.load(Settings.from_env()))
     holder.warm()
     demo = build_app(holder)
     demo.queue(default_concurrency_limit=4).launch(
-        server_name=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"),
+        server_name=host,
         server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
-        share=False,
+        share=False,  # never a public link
+        auth=users,
         max_file_size="50mb",
         footer_links=["api"],
     )
