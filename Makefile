@@ -43,8 +43,9 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Performance figures side by side -> BENCHMARKS.md (BENCH_ARGS=--all adds USE, --quick is tiny).
 bench: index
-	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 clean:
 	rm -rf index cache .pytest_cache

@@ -41,15 +41,24 @@ _AMBIGUOUS = {"nord", "cher", "lot", "var", "loire", "manche", "marne", "orne", 
               "vienne", "somme", "indre", "aude", "gard", "ain", "jura"}  # fmt: skip
 
 
+def _name_pattern(key: str) -> re.Pattern[str]:
+    prefix = r"(?:dans (?:le |la |l |les )?|en |du |de la |de l )" if key in _AMBIGUOUS else ""
+    return re.compile(rf"(?<!\w){prefix}{re.escape(key)}(?!\w)")
+
+
+# Longest names first, compiled once (this runs for every query).
+_PATTERNS = [
+    (key.replace("'", " "), name, _name_pattern(key.replace("'", " ")))
+    for key, name in sorted(_BY_FOLDED.items(), key=lambda kv: -len(kv[0]))
+]
+
+
 def find_departements(text: str) -> tuple[str, ...]:
     """Départements named (or numbered, « le 62 ») in `text`, in the corpus' spelling."""
     folded = fold(text).replace("-", " ").replace("'", " ")
     found: dict[str, None] = {}
-    for key, name in sorted(_BY_FOLDED.items(), key=lambda kv: -len(kv[0])):
-        key = key.replace("'", " ")
-        prefix = r"(?:dans (?:le |la |l |les )?|en |du |de la |de l )" if key in _AMBIGUOUS else ""
-        pattern = rf"(?<!\w){prefix}{re.escape(key)}(?!\w)"
-        if re.search(pattern, folded) and not any(key in fold(f) for f in found):
+    for key, name, pattern in _PATTERNS:
+        if pattern.search(folded) and not any(key in fold(f) for f in found):
             found.setdefault(name, None)
     for number in re.findall(r"(?:departement|dans le|le|du)\s+(\d{2,3}|2a|2b)\b", folded):
         name = DEPARTEMENTS.get(number.upper())

@@ -1,0 +1,108 @@
+"""BENCHMARKS.md: the measured tables (French), regenerated between two markers.
+
+Text outside the markers (analysis written by people) is kept from one run to the next.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+BEGIN = "<!-- bench:début (généré par `make bench`, ne pas modifier à la main) -->"
+END = "<!-- bench:fin -->"
+DEFAULT_HEAD = "# Performances : mesures côte à côte\n\n"
+DEFAULT_TAIL = "\n\n## Ce qui a changé grâce aux mesures\n\n(à compléter)\n"
+
+
+def number(value: float, column: str = "") -> str:
+    """French formatting: decimal comma, precision by magnitude, 3 decimals for ratios."""
+    if isinstance(value, bool):
+        return "oui" if value else "non"
+    if isinstance(value, int):
+        return f"{value:,}".replace(",", " ")
+    if "recall" in column or "part" in column:
+        text = f"{value:.3f}" if "recall" in column else f"{100 * value:.1f} %"
+    elif abs(value) >= 100:
+        text = f"{value:,.0f}".replace(",", " ")
+    elif abs(value) >= 10:
+        text = f"{value:.1f}"
+    elif abs(value) >= 1:
+        text = f"{value:.2f}"
+    else:
+        text = f"{value:.3f}"
+    return text.replace(".", ",")
+
+
+def cell(value: Any, column: str) -> str:
+    text = number(value, column) if isinstance(value, int | float) else str(value)
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def table(columns: list[str], rows: list[dict[str, Any]]) -> str:
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(cell(r.get(c, "—"), c) for c in columns) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def machine_part(meta: dict[str, Any], sections: list[dict[str, Any]]) -> str:
+    m = meta["machine"]
+    rows = [
+        {"": "processeur", "valeur": f"{m['cpu']} — {m['cores']} cœurs disponibles"},
+        {"": "mémoire", "valeur": f"{number(m['memory_gb'])} Go ; {m['system']}"},
+        {"": "charge au début (1, 5, 15 min)", "valeur": _load(meta["load_start"])},
+        {"": "charge à la fin (1, 5, 15 min)", "valeur": _load(meta["load_end"])},
+        {"": "autres processus actifs au début", "valeur": ", ".join(meta["busy"]) or "aucun"},
+        {"": "durée totale", "valeur": f"{number(meta['seconds'] / 60)} min"},
+        {"": "mode", "valeur": "rapide (--quick)" if meta["quick"] else "complet"},
+    ]
+    versions = [{"paquet": k, "version": v} for k, v in meta["versions"].items()]
+    per_section = [
+        {
+            "section": s["title"],
+            "durée (s)": s["seconds"],
+            "charge à la fin (1 min)": s.get("load_end", "—"),
+        }
+        for s in sections
+    ]
+    return "\n\n".join(
+        [
+            f"## Machine et versions\n\nMesures du {meta['date']}.",
+            table(["", "valeur"], rows),
+            table(["paquet", "version"], versions),
+            table(["section", "durée (s)", "charge à la fin (1 min)"], per_section),
+        ]
+    )
+
+
+def _load(values: list[float]) -> str:
+    return " / ".join(number(float(v)) for v in values)
+
+
+def section_part(number_: int, section: dict[str, Any]) -> str:
+    parts = [f"## {number_}. {section['title']}", table(section["columns"], section["rows"])]
+    parts += [f"- {note}" for note in section["notes"]]
+    return "\n\n".join(parts)
+
+
+def generated(results: dict[str, Any]) -> str:
+    meta = results["meta"]
+    body = [machine_part(meta, results["sections"])]
+    if meta["load_start"][0] >= 0.5 * meta["machine"]["cores"]:
+        body.append(
+            "> **Attention** : la machine n'était pas au repos (voir la charge et les autres "
+            "processus ci-dessus) ; les durées absolues sont pessimistes, les comparaisons "
+            "côte à côte (mesurées pendant le même passage) restent valables."
+        )
+    body += [section_part(i, s) for i, s in enumerate(results["sections"], start=1)]
+    return "\n\n".join([BEGIN, *body, END])
+
+
+def write(results: dict[str, Any], path: Path) -> None:
+    """Replace the generated part of `path`, keeping what people wrote around it."""
+    old = path.read_text(encoding="utf-8") if path.is_file() else ""
+    if BEGIN in old and END in old:
+        head, rest = old.split(BEGIN, 1)
+        tail = rest.split(END, 1)[1]
+    else:
+        head, tail = DEFAULT_HEAD, DEFAULT_TAIL
+    path.write_text(head + generated(results) + tail, encoding="utf-8")
