@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 from bench.common import Section, peak_rss_bytes, percentile, rss_bytes
+from bench.markdown import number
 
 REPO = Path(__file__).resolve().parent.parent
 APP = REPO / "app.py"
@@ -116,9 +117,7 @@ def startup_breakdown(env: dict[str, str]) -> str:
         marks = json.loads(done.stdout.decode("utf-8").strip().splitlines()[-1])
     except (subprocess.SubprocessError, ValueError, IndexError) as exc:
         return f"Décomposition du démarrage non mesurée ({exc})."
-    steps = " ; ".join(
-        f"{name} {seconds:.1f} s".replace(".", ",") for name, seconds in marks.items()
-    )
+    steps = " ; ".join(f"{name} {number(t)} s" for name, t in marks.items())
     return f"Décomposition (temps cumulés, processus neuf sans serveur web) : {steps}."
 
 

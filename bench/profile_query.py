@@ -18,7 +18,7 @@ from recommender.service import Engine
 # (label, file suffix, function name): cumulative time of each stage of one query.
 STAGES = (
     ("encodage de la requête (modèle)", "recommender/search.py", "encode_queries"),
-    ("  dont découpage en fenêtres (tokenizer)", "embeddings/st.py", "_windows"),
+    ("dont : découpage en fenêtres (tokenizer)", "embeddings/st.py", "_windows"),
     ("BM25 (avec glossaire)", "recommender/search.py", "_lexical"),
     ("recherche dense FAISS + regroupement", "recommender/search.py", "_dense"),
     ("couverture des mots de la requête", "recommender/search.py", "_coverage"),
@@ -50,8 +50,19 @@ def cumulative(stats: pstats.Stats, suffix: str, name: str) -> float:
     return sum(v[3] for k, v in raw.items() if k[0].endswith(suffix) and k[2] == name)
 
 
-def stage_section(engine: Engine, queries: Sequence[str]) -> tuple[Section, pstats.Stats]:
-    stats = profile(engine, queries)
+def stage_section(
+    engine: Engine, queries: Sequence[str], threads: int = 1
+) -> tuple[Section, pstats.Stats]:
+    """Stage table of the query path, with `threads` torch threads (1: the fastest measured
+    for single queries on the 2-core machine, see the latency table)."""
+    import torch
+
+    initial = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        stats = profile(engine, queries)
+    finally:
+        torch.set_num_threads(initial)
     total = cumulative(stats, "bench/latency.py", "answer")
     section = Section("profile", "Profil du chemin d'une requête (cProfile)", COLUMNS)
     for label, suffix, name in STAGES:
@@ -62,7 +73,8 @@ def stage_section(engine: Engine, queries: Sequence[str]) -> tuple[Section, psta
         section.rows.append(_row(label, seconds / len(queries), share))
     section.rows.append(_row("total (answer)", total / len(queries), 1.0))
     section.notes.append(
-        f"cProfile sur {len(queries)} requêtes après échauffement, encodeur par défaut ; les "
+        f"cProfile sur {len(queries)} requêtes après échauffement, encodeur par défaut avec "
+        f"{threads} thread(s) torch ; les "
         "durées sous cProfile sont gonflées par l'instrumentation (surtout le code Python), "
         "les parts restent comparables entre étapes."
     )

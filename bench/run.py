@@ -175,6 +175,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="reco-bench-") as tmp:
         sections = run_all(plan, Path(tmp), use_cache=not args.no_cache and not plan.quick)
     meta |= {"load_end": list(load_average()), "seconds": time.perf_counter() - started}
+    meta["busy_end"] = busy_processes()
     results = {"meta": meta, "sections": [s.to_dict() for s in sections]}
     out.parent.mkdir(parents=True, exist_ok=True)
     write(results, out)
