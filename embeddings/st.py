@@ -6,9 +6,11 @@ averaged, so nothing past 512 tokens is silently dropped.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +27,31 @@ def _folder_fingerprint(path: Path) -> str:
             if item.suffix == ".json":
                 digest.update(item.read_bytes())
     return digest.hexdigest()[:12]
+
+
+# Up to this many windows, a query is encoded on one torch thread: on the 2-core machine one
+# thread is as fast for a single query when idle (43.7 vs 41.1 ms p50) and 6x faster when the
+# other core is busy (36 vs 221 ms), see BENCHMARKS.md. Batches (reports, builds) keep all.
+SMALL_QUERY_WINDOWS = 4
+
+
+@contextlib.contextmanager
+def _torch_threads(count: int | None) -> Iterator[None]:
+    """Run with `count` torch threads, then restore (setting them costs well under 1 µs)."""
+    if not count:
+        yield
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    if before == count:
+        yield
+        return
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _folder_dim(path: Path) -> int:
@@ -47,6 +74,7 @@ class SentenceTransformerEncoder:
         batch_size: int = 32,
         device: str = "cpu",
         threads: int | None = None,
+        query_threads: int | None = 1,
     ) -> None:
         self.model_name = model
         self._query_prompt = query_prompt
@@ -54,7 +82,9 @@ class SentenceTransformerEncoder:
         self._batch_size = batch_size
         self._device = device
         self._threads = threads
+        self._query_threads = query_threads
         self._model = None
+        self._load_lock = threading.Lock()  # the app loads in the background while serving
         self._dim = 0
         local = Path(model)
         source = _folder_fingerprint(local) if local.is_dir() else model
@@ -62,10 +92,18 @@ class SentenceTransformerEncoder:
         tag = hashlib.sha256(settings.encode()).hexdigest()[:10]
         self.id = f"st-{local.name if local.is_dir() else model.replace('/', '_')}-{tag}"
 
+    @property
+    def loaded(self) -> bool:
+        return self._model is not None
+
     def load(self) -> SentenceTransformerEncoder:
-        """Load the model now (it is otherwise loaded on first use)."""
-        if self._model is not None:
-            return self
+        """Load the model now (it is otherwise loaded on first use); thread-safe."""
+        with self._load_lock:
+            if self._model is None:
+                self._load()
+        return self
+
+    def _load(self) -> None:
         try:
             import torch
             from sentence_transformers import SentenceTransformer
@@ -88,7 +126,6 @@ class SentenceTransformerEncoder:
             self._model.get_sentence_embedding_dimension  # sentence-transformers < 6
         )
         self._dim = int(dimension() or 0)
-        return self
 
     @property
     def dim(self) -> int:
@@ -133,14 +170,16 @@ class SentenceTransformerEncoder:
                 windows.append(window)
                 owners.append(index)
                 weights.append(count)
-        vectors = self._model.encode(
-            windows,
-            prompt=prompt,
-            batch_size=self._batch_size,
-            convert_to_numpy=True,
-            normalize_embeddings=True,
-            show_progress_bar=False,
-        )
+        small = kind is TextKind.QUERY and len(windows) <= SMALL_QUERY_WINDOWS
+        with _torch_threads(self._query_threads if small else None):
+            vectors = self._model.encode(
+                windows,
+                prompt=prompt,
+                batch_size=self._batch_size,
+                convert_to_numpy=True,
+                normalize_embeddings=True,
+                show_progress_bar=False,
+            )
         if len(windows) == len(texts):
             return normalise(vectors)
         # Weight windows by their token count, as the C engine does: a 7-token tail must

@@ -96,3 +96,16 @@ def test_st_long_text_is_windowed_not_truncated(minilm_path):
     whole, first = encoder.encode([head + tail, head], TextKind.PASSAGE)
     # Truncation at the model's window would make the long text equal to its beginning.
     assert whole @ first < 0.99
+
+
+def test_torch_threads_are_set_then_restored():
+    import torch
+
+    from embeddings.st import _torch_threads
+
+    before = torch.get_num_threads()
+    with _torch_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with _torch_threads(None):
+        assert torch.get_num_threads() == before
