@@ -89,19 +89,22 @@ def thread_settings(spec: str, quick: bool) -> list[int | None]:
 
 
 def run(engines: dict[str, Engine], queries: Sequence[str], rounds: int, quick: bool) -> Section:
-    import torch
-
     section = Section("latency", "Latence d'une requête de bout en bout", COLUMNS)
-    initial = torch.get_num_threads()
-    try:
-        for spec, engine in engines.items():
+    for spec, engine in engines.items():
+        encoder = engine.recommender.encoders[0]
+        default = getattr(encoder, "query_threads", None)
+        try:
             for threads in thread_settings(spec, quick):
                 if threads:
-                    torch.set_num_threads(threads)
+                    encoder.query_threads = threads  # torch threads for query-sized encodes
                 samples = measure(engine, queries, rounds, warmup=min(10, len(queries)))
-                section.rows.append(row(spec, str(threads or "(moteur propre)"), samples))
-    finally:
-        torch.set_num_threads(initial)
+                label = str(threads or "(moteur propre)")
+                if threads and threads == default:
+                    label += " (défaut)"
+                section.rows.append(row(spec, label, samples))
+        finally:
+            if default is not None:
+                encoder.query_threads = default
     section.notes.append(
         f"{len(queries)} besoins (data/eval/queries.json) × {rounds} passages, après "
         f"{min(10, len(queries))} requêtes d'échauffement ; « complet » = engine.search + "
@@ -116,7 +119,8 @@ def thread_advice(rows: list[dict]) -> list[str]:
     notes = []
     by_encoder: dict[str, dict[str, float]] = {}
     for r in rows:
-        by_encoder.setdefault(r["encodeur"], {})[r["threads torch"]] = r["complet p50 (ms)"]
+        threads = r["threads torch"].split(" ")[0]
+        by_encoder.setdefault(r["encodeur"], {})[threads] = r["complet p50 (ms)"]
     for spec, times in by_encoder.items():
         if "1" in times and "2" in times:
             better = "1 thread" if times["1"] < times["2"] else "2 threads"

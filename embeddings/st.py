@@ -82,7 +82,7 @@ class SentenceTransformerEncoder:
         self._batch_size = batch_size
         self._device = device
         self._threads = threads
-        self._query_threads = query_threads
+        self.query_threads = query_threads
         self._model = None
         self._load_lock = threading.Lock()  # the app loads in the background while serving
         self._dim = 0
@@ -171,7 +171,7 @@ class SentenceTransformerEncoder:
                 owners.append(index)
                 weights.append(count)
         small = kind is TextKind.QUERY and len(windows) <= SMALL_QUERY_WINDOWS
-        with _torch_threads(self._query_threads if small else None):
+        with _torch_threads(self.query_threads if small else None):
             vectors = self._model.encode(
                 windows,
                 prompt=prompt,
