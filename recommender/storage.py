@@ -45,7 +45,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         handle.write(data)
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -59,7 +59,7 @@ def _remove_orphans(target: Path) -> None:
     """Delete half-built directories left by a build that was killed (SIGKILL, power cut)."""
     for leftover in target.parent.glob(f".{target.name}.building-*"):
         pid = leftover.name.removeprefix(f".{target.name}.building-").split("-", 1)[0]
-        if not pid.isdigit() or not _pid_alive(int(pid)):
+        if not pid.isdigit() or not pid_alive(int(pid)):
             shutil.rmtree(leftover, ignore_errors=True)
 
 

@@ -30,6 +30,7 @@ from ui.common import (
     EngineHolder,
     EngineUnavailable,
     safely,
+    with_notice,
 )
 
 log = logging.getLogger("reco.app")
@@ -59,8 +60,9 @@ def _chat(holder: EngineHolder, message: str, state: Conversation | None) -> tup
 
     @safely(lambda text: (text, state))
     def run() -> tuple[str, Conversation]:
-        new_state, text = reply(state, message or "", holder())
-        return text, new_state
+        served = holder.served()
+        new_state, text = reply(state, message or "", served.engine)
+        return with_notice(served.notice, text), new_state
 
     return run()
 

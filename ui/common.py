@@ -6,12 +6,16 @@ import contextlib
 import functools
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from embeddings import EncoderUnavailable
 from recommender.answer import md
-from recommender.index import IndexInvalid
+from recommender.fingerprint import Fingerprint, fingerprint
+from recommender.index import FIX, IndexInvalid
 from recommender.projection import (
     MapPoint,
     action_map,
@@ -54,32 +58,107 @@ class EngineUnavailable(RuntimeError):
     """The engine cannot be loaded; the message (French) says what to do."""
 
 
-class EngineHolder:
-    """Loads the engine once per process, on first use; thread-safe; retried after a failure."""
+@dataclass(frozen=True)
+class Served:
+    """The engine to answer with; `notice` (French Markdown) is set when it is out of date."""
 
-    def __init__(self, factory: Callable[[], Engine]) -> None:
+    engine: Engine
+    notice: str = ""
+
+
+class EngineHolder:
+    """The process's engine: loaded on first use, reloaded when its files change on disk.
+
+    `watched` are the files and directories the factory reads (`Engine.sources`); with none,
+    the engine is loaded once. When they change (`reco build`, `reco ingest`, a deleted or
+    damaged file), the next request reloads: on success the new engine replaces the old one;
+    on failure the engine in memory keeps answering with a notice saying why, and the load
+    is tried again only once the files change again. Thread-safe: one load at a time, other
+    requests meanwhile use the engine in place, and each gets a whole engine, old or new.
+    """
+
+    def __init__(self, factory: Callable[[], Engine], watched: Sequence[Path] = ()) -> None:
         self._factory = factory
-        self._lock = threading.Lock()
+        self._watched = tuple(watched)
+        self._lock = threading.Lock()  # guards the fields below
+        self._reloading = threading.Lock()  # one change check (and reload) at a time
+        self._points_lock = threading.Lock()
         self._engine: Engine | None = None
-        self._points: list[MapPoint] | None = None
+        self._seen: Fingerprint = ()  # the watched files as they were before the last load
+        self._loaded_at = datetime.now()
+        self._problem = ""  # why the files on disk cannot be loaded; "" when they were
+        self._points: tuple[Engine, list[MapPoint]] | None = None
 
     def __call__(self) -> Engine:
+        return self.served().engine
+
+    def served(self) -> Served:
+        """The current engine and its notice; loads it first, reloads it if files changed."""
+        self._load_first()
+        self._reload_if_changed()
         with self._lock:
-            if self._engine is None:
-                try:
-                    self._engine = self._factory()
-                except Exception as exc:  # shown to the user, never as a stack trace
-                    log.exception("engine loading failed")
-                    raise EngineUnavailable(_not_ready(exc)) from exc
-            return self._engine
+            assert self._engine is not None  # set by _load_first, never unset
+            return Served(self._engine, self._notice())
+
+    @property
+    def notice(self) -> str:
+        """The notice of the last request (no check, no load): for the page-load banner."""
+        with self._lock:
+            return self._notice()
+
+    def _notice(self) -> str:
+        if not self._problem:
+            return ""
+        return (
+            f"**Attention : l'index sur disque ne peut plus être chargé** ({md(self._problem)}). "
+            "Les réponses viennent de la version gardée en mémoire, chargée le "
+            f"{self._loaded_at:%d/%m à %H:%M}. Lancez `reco build` pour réparer l'index : "
+            "l'application le reprendra sans redémarrer."
+        )
+
+    def _load_first(self) -> None:
+        with self._lock:
+            if self._engine is not None:
+                return
+            seen = fingerprint(self._watched)
+            try:
+                self._engine = self._factory()
+            except Exception as exc:  # shown to the user, never as a stack trace
+                log.exception("engine loading failed")
+                raise EngineUnavailable(_not_ready(exc)) from exc
+            self._seen, self._loaded_at, self._problem = seen, datetime.now(), ""
+
+    def _reload_if_changed(self) -> None:
+        if not self._watched or not self._reloading.acquire(blocking=False):
+            return  # nothing to watch, or another request is checking: use the engine in place
+        try:
+            now = fingerprint(self._watched)  # taken before loading: a change during it counts
+            with self._lock:
+                if now == self._seen:
+                    return
+            log.info("index or data files changed on disk: reloading the engine")
+            try:
+                engine = self._factory()
+            except Exception as exc:  # the engine in memory keeps serving; the notice says why
+                _log_reload_failure(exc)
+                with self._lock:
+                    self._seen, self._problem = now, _reload_problem(exc)
+                return
+            with self._lock:
+                self._engine, self._seen = engine, now
+                self._loaded_at, self._problem = datetime.now(), ""
+            with self._points_lock:
+                self._points = None  # drop the old engine's map (and the old engine with it)
+        finally:
+            self._reloading.release()
 
     def map_points(self) -> list[MapPoint]:
-        """The 2-D map of the actions, computed once per process."""
+        """The 2-D map of the current engine's actions, computed once per engine."""
         engine = self()
-        with self._lock:
-            if self._points is None:
-                self._points = action_map(engine.index)
-            return self._points
+        with self._points_lock:
+            if self._points is None or self._points[0] is not engine:
+                self._points = (engine, action_map(engine.index))
+            return self._points[1]
 
     def warm(self) -> threading.Thread:
         """Load the engine and encode one need in the background (fast first answer)."""
@@ -91,6 +170,29 @@ class EngineHolder:
         thread = threading.Thread(target=run, name="engine-warm-up", daemon=True)
         thread.start()
         return thread
+
+
+def with_notice(notice: str, text: str) -> str:
+    """`text` (Markdown) preceded by the holder's notice, if any."""
+    return f"{notice}\n\n---\n\n{text}" if notice else text
+
+
+def _log_reload_failure(exc: Exception) -> None:
+    if isinstance(exc, IndexInvalid | EncoderUnavailable | FileNotFoundError):
+        log.warning("engine reload failed, still serving the engine in memory: %s", exc)
+    else:
+        log.exception("engine reload failed, still serving the engine in memory")
+
+
+def _reload_problem(exc: Exception) -> str:
+    """What is wrong with the files on disk, in French, without the fix (the notice gives it)."""
+    if isinstance(exc, IndexInvalid):
+        return str(exc).removesuffix(f" : {FIX}.")
+    if isinstance(exc, EncoderUnavailable):
+        return str(exc)
+    if isinstance(exc, FileNotFoundError):
+        return f"fichier introuvable : {exc.filename}"
+    return "erreur inattendue, détails dans le journal du serveur"
 
 
 def _not_ready(exc: Exception) -> str:

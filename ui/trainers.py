@@ -24,7 +24,15 @@ from recommender.projection import (
     record_markdown,
     table_rows,
 )
-from ui.common import MAP_COLUMNS, PRIVATE, TABLE_COLUMNS, EngineHolder, EngineUnavailable, safely
+from ui.common import (
+    MAP_COLUMNS,
+    PRIVATE,
+    TABLE_COLUMNS,
+    EngineHolder,
+    EngineUnavailable,
+    safely,
+    with_notice,
+)
 
 
 def _no_text(text: str) -> str:
@@ -47,18 +55,23 @@ def _row_id(evt: gr.SelectData) -> str | None:
 
 @safely(_no_text)
 def _open(holder: EngineHolder, action_id: str | None, mask: bool) -> str:
-    action = holder().index.action(action_id or "")
-    return record_markdown(action, mask=mask) if action else "*Choisissez une action.*"
+    served = holder.served()
+    action = served.engine.index.action(action_id or "")
+    if action is None:
+        return "*Choisissez une action.*"
+    return with_notice(served.notice, record_markdown(action, mask=mask))
 
 
 @safely(_no_text)
 def _more(holder: EngineHolder, action_id: str | None, mask: bool) -> str:
     if not action_id:
         return "*Choisissez d'abord une action.*"
-    result = holder().similar(action_id, top=5)
+    served = holder.served()
+    result = served.engine.similar(action_id, top=5)
     result = mask_result(result) if mask else result
     cards = [card_markdown(Card(n, h)) for n, h in enumerate(result.hits, start=1)]
-    return "\n\n---\n\n".join(["#### Actions les plus proches", *cards])
+    text = "\n\n---\n\n".join(["#### Actions les plus proches", *cards])
+    return with_notice(served.notice, text)
 
 
 def _more_again(holder: EngineHolder, shown: str, action_id: str | None, mask: bool) -> str:
