@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -261,7 +263,9 @@ def test_changed_data_is_refused(base, actions, change):
 
 
 def test_index_left_aside_by_a_killed_swap_is_restored(tmp_path, base, actions):
-    aside = tmp_path / ".index.old-99999"
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # a pid that belonged to a build process that has ended
+    aside = tmp_path / f".index.old-{dead.pid}"
     shutil.copytree(base, aside)
     loaded = load_index(tmp_path / "index", actions, ["fake-trigram-64"])
     assert len(loaded.actions) == 20
