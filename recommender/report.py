@@ -22,7 +22,13 @@ from recommender.passages import Passage
 from recommender.privacy import mask_action, mask_text
 from recommender.records import Action
 from recommender.report_html import conversation_document, report_html
-from recommender.report_tables import ReportDoc, ReportItem, write_csv, write_xlsx
+from recommender.report_tables import (
+    ReportDoc,
+    ReportItem,
+    output_suffix,
+    write_csv,
+    write_xlsx,
+)
 from recommender.search import Hit, SearchResult
 from recommender.service import Engine, QueryError, prepare_query
 from recommender.storage import atomic_write_bytes
@@ -66,14 +72,12 @@ class ReportStats:
 
 def check_output(out: Path) -> str:
     """The output format from the file name; anything else is refused before searching."""
-    suffix = Path(out).suffix.lower()
-    if suffix not in OUTPUTS:
-        raise ReportError(
-            f"format de rapport « {Path(out).suffix or 'sans extension'} » non pris en charge : "
-            "choisissez un fichier .html (lecture, impression PDF), .xlsx (Excel), "
-            ".csv (tableur) ou .md (texte)."
-        )
-    return suffix
+    return output_suffix(
+        out,
+        OUTPUTS,
+        "format de rapport « {} » non pris en charge : choisissez un fichier .html "
+        "(lecture, impression PDF), .xlsx (Excel), .csv (tableur) ou .md (texte).",
+    )
 
 
 def run_report(

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from recommender.answer import NOT_PROVIDED, Answer, Card
-from recommender.needs_file import NeedRow, SkippedRow
+from recommender.needs_file import NeedRow, ReportError, SkippedRow
 from recommender.records import Action
 from recommender.storage import atomic_write_bytes
 
@@ -51,6 +51,15 @@ class ReportDoc:
         if self.masked:
             return "Données personnelles masquées (prénoms, e-mails, téléphones)."
         return "Données personnelles NON masquées (accord du propriétaire des données)."
+
+
+def output_suffix(out: Path, allowed: Sequence[str], refusal: str) -> str:
+    """The output format from the file name (lower-case suffix); any other is refused with
+    `refusal`, where `{}` stands for the suffix as typed (or « sans extension »)."""
+    suffix = Path(out).suffix.lower()
+    if suffix not in allowed:
+        raise ReportError(refusal.format(Path(out).suffix or "sans extension"))
+    return suffix
 
 
 def safe_cell(value: object) -> object:

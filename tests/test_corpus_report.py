@@ -1,4 +1,5 @@
-"""Corpus report: neighbours, duplicate pairs, k-means themes, coverage and its outputs."""
+"""Corpus report (corpus_report, corpus_analysis, corpus_output): neighbours, duplicate pairs,
+k-means themes, coverage and its outputs."""
 
 from __future__ import annotations
 
@@ -14,14 +15,8 @@ from openpyxl import load_workbook
 
 from embeddings.fake import FakeEncoder
 from recommender.build import build_index
-from recommender.corpus_report import (
-    CorpusReport,
-    analyse,
-    choose_k,
-    coverage,
-    kmeans,
-    run_corpus_report,
-)
+from recommender.corpus_analysis import CorpusReport, analyse, choose_k, coverage, kmeans
+from recommender.corpus_report import run_corpus_report
 from recommender.index import load_index
 from recommender.records import load_actions
 from recommender.report import ReportError

