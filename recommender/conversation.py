@@ -18,7 +18,7 @@ from recommender.need import Need, detect_publics, detect_territories, understan
 from recommender.privacy import mask_text
 from recommender.projection import mask_result, record_markdown
 from recommender.records import Action, fold
-from recommender.search import SearchResult
+from recommender.search import MAX_QUERY_CHARS, SearchResult
 from recommender.service import Engine, QueryError, prepare_query
 from recommender.synthesis import pistes, vigilance
 
@@ -36,9 +36,10 @@ CLEAR = re.compile(
 )
 SIMILAR = re.compile(
     r"\b(?:comme|proches? de|similaires? a|ressemblant a) (?:la |le |l )?"
-    r"(?:fiche |action |carte |numero |n )?(\d{1,2})\b"
+    r"(?:fiche |action |carte |numero |n )?(-?\d{1,3})\b"
 )
-FULL = re.compile(r"\b(?:fiche|action|carte|la|le|numero|n) ?(\d{1,2})\b")
+# « fiche 999 » or « la -1 » is a card number too: the answer says which cards exist.
+FULL = re.compile(r"\b(?:(?:fiche|action|carte|numero|n) ?(-?\d{1,3})|(?:la|le) ?(-?\d{1,2}))\b")
 FULL_CUE = re.compile(r"\b(?:entier|entiere|complete?|detail|details|montre[rz]?|affiche[rz]?|"
                       r"voir|ouvre|ouvrir|lire)\b")  # fmt: skip
 DONE = re.compile(r"\b(?:terminee?s?|finie?s?|arretee?s?|abandonnee?s?)\b")
@@ -86,7 +87,19 @@ class Conversation:
 
     @property
     def query(self) -> str:
-        return " ".join((self.base, *self.refinements)).strip()
+        """The need and its follow-ups; a long need is cut so the latest follow-ups still fit."""
+        text = " ".join((self.base, *self.refinements)).strip()
+        if len(text) <= MAX_QUERY_CHARS:
+            return text
+        kept: list[str] = []
+        room = MAX_QUERY_CHARS
+        for words in reversed(self.refinements):
+            if len(words) + 1 > room:
+                break
+            kept.insert(0, words)
+            room -= len(words) + 1
+        base = self.base[:room].rsplit(" ", 1)[0] if len(self.base) > room else self.base
+        return " ".join((base, *kept)).strip()
 
     @property
     def answers(self) -> tuple[Answer, ...]:
@@ -128,7 +141,7 @@ def interpret(message: str, state: Conversation) -> Intent:
         return Intent(Kind.SIMILAR, number=int(similar.group(1)))
     full = FULL.search(folded)
     if n_words <= FOLLOW_UP_WORDS and full and FULL_CUE.search(folded):
-        return Intent(Kind.FULL, number=int(full.group(1)))
+        return Intent(Kind.FULL, number=int(full.group(1) or full.group(2)))
     if not state.base:
         return Intent(Kind.NEW)
     cues = _cue_filters(message)
@@ -156,11 +169,14 @@ def reply(
     """Answer one message; user mistakes come back as French text, never as exceptions."""
     try:
         prepared = prepare_query(message)
+    except QueryError as exc:
+        return state, md(str(exc))
+    try:
         intent = interpret(prepared.text, state)
         handler = _HANDLERS[intent.kind]
         new_state, text = handler(state, intent, prepared.text, engine, mask)
-    except QueryError as exc:
-        return state, md(str(exc))
+    except QueryError as exc:  # the truncation notice still comes first
+        new_state, text = state, md(str(exc))
     notes = "\n".join(f"*{md(n)}*  " for n in prepared.notes)
     return new_state, f"{notes}\n\n{text}" if notes else text
 

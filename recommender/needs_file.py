@@ -11,7 +11,7 @@ import csv
 import io
 import json
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +19,11 @@ from recommender.records import fold
 
 MAX_BYTES = 10 * 1024 * 1024
 MAX_NEEDS = 5000
+# Reading stops early on files far beyond the limit (a 10 MB file can hold 5 million lines:
+# 30 s and 2.5 GB of memory before this cap), and on spreadsheets that inflate when unzipped.
+MAX_ROWS = 4 * MAX_NEEDS  # rows kept (blank lines of a .txt included)
+MAX_LINES = 200_000  # lines or rows read, blank ones included
+MAX_XLSX_UNZIPPED = 50 * 1024 * 1024  # XML scanned by openpyxl: about 8 s at most
 SUPPORTED = (".csv", ".xlsx", ".txt", ".jsonl")
 SUPPORTED_TEXT = (
     "CSV (.csv), Excel (.xlsx), texte (.txt, un besoin par ligne) ou JSON Lines (.jsonl)"
@@ -27,6 +32,18 @@ SUPPORTED_TEXT = (
 _EXACT_TIERS = (("besoin", "besoins", "need", "needs"), ("description", "descriptions"))
 _CONTAINS_TIERS = (("besoin", "need"), ("description",))
 TEXT_COLUMN = "besoin"  # name given to the single column of a .txt file
+COLUMN_HINT = "champ « Colonne des besoins » de l'application ou option --column"
+# What a file that is not text really is, from its first bytes (for the message).
+_SIGNATURES = (
+    (b"PK\x03\x04", "un classeur Excel ou une archive ZIP (un classeur finit par .xlsx)"),
+    (b"\xd0\xcf\x11\xe0", "un ancien classeur Excel (.xls) ou un document Office"),
+    (b"%PDF-", "un PDF"),
+    (b"\x89PNG", "une image PNG"),
+    (b"\xff\xd8\xff", "une image JPEG"),
+    (b"GIF8", "une image GIF"),
+)
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")  # Excel's « Texte Unicode » export
+_BINARY_BYTES = frozenset([*range(0, 9), *range(14, 26), *range(27, 32), 127])  # not \x1a
 
 
 class ReportError(ValueError):
@@ -140,13 +157,13 @@ def choose_column(columns: Sequence[str], wanted: str | None = None) -> str:
             listed = ", ".join(f"« {c} »" for c in candidates)
             raise ReportError(
                 f"plusieurs colonnes peuvent contenir les besoins ({listed}) : choisissez-en "
-                f"une avec --column. Colonnes trouvées : {found}."
+                f"une ({COLUMN_HINT}). Colonnes trouvées : {found}."
             )
     if len(columns) == 1:
         return columns[0]
     raise ReportError(
         "aucune colonne « besoin » (ou « need », « description ») : indiquez laquelle "
-        f"contient les besoins avec --column. Colonnes trouvées : {found}."
+        f"contient les besoins ({COLUMN_HINT}). Colonnes trouvées : {found}."
     )
 
 
@@ -154,23 +171,72 @@ def choose_column(columns: Sequence[str], wanted: str | None = None) -> str:
 
 
 def _decode(data: bytes) -> str:
-    """UTF-8 (with or without BOM), else Windows-1252 (Excel's « CSV » on French Windows)."""
+    """UTF-8 (with or without BOM), UTF-16 with its BOM, else Windows-1252 (Excel's « CSV »
+    on French Windows)."""
+    if data.startswith(_UTF16_BOMS):
+        return data.decode("utf-16", errors="replace")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         return data.decode("cp1252", errors="replace")
 
 
+def _binary_kind(data: bytes) -> str | None:
+    """What a file is when it is not text (image, PDF, archive…), else None."""
+    if data.startswith(_UTF16_BOMS):
+        return None
+    for signature, kind in _SIGNATURES:
+        if data.startswith(signature):
+            return kind
+    head = data[:65536]
+    controls = sum(1 for byte in head if byte in _BINARY_BYTES)
+    if b"\x00" in head or controls > max(2, len(head) // 100):
+        return "un fichier binaire (image, document, programme…)"
+    return None
+
+
 def _read_bytes(path: Path) -> str:
     try:
-        return _decode(path.read_bytes())
+        data = path.read_bytes()
     except OSError as exc:
         raise ReportError(f"lecture de {path.name} impossible ({exc.strerror}).") from exc
+    kind = _binary_kind(data)
+    if kind is not None:
+        raise ReportError(
+            f"{path.name} n'est pas un fichier texte : il ressemble à {kind}. "
+            f"Enregistrez les besoins en {SUPPORTED_TEXT}."
+        )
+    return _decode(data)
+
+
+def _capped(
+    rows: Iterable[tuple[int, Sequence[object]]], name: str, blank_kept: bool = False
+) -> Iterator[tuple[int, Sequence[object]]]:
+    """Rows with their line numbers, wholly blank ones dropped (kept for a .txt file);
+    stops with a ReportError on files far beyond the number of needs a report accepts."""
+    kept = 0
+    for line, cells in rows:
+        if line > MAX_LINES:
+            raise ReportError(_too_long(name, f"plus de {MAX_LINES:,} lignes".replace(",", " ")))
+        if not blank_kept and not any(_cell_text(c).strip() for c in cells):
+            continue  # wholly blank rows are layout, not needs
+        kept += 1
+        if kept > MAX_ROWS:
+            lines = f"plus de {MAX_ROWS:,} lignes remplies".replace(",", " ")
+            raise ReportError(_too_long(name, lines))
+        yield line, cells
+
+
+def _too_long(name: str, what: str) -> str:
+    return (
+        f"{name} contient {what} : la limite est de {MAX_NEEDS} besoins par rapport. "
+        "Découpez le fichier en plusieurs parties."
+    )
 
 
 def _read_txt(path: Path) -> _Table:
-    lines = _read_bytes(path).splitlines()
-    rows = tuple((n, {TEXT_COLUMN: line}) for n, line in enumerate(lines, start=1))
+    lines = enumerate(((line,) for line in _read_bytes(path).splitlines()), start=1)
+    rows = tuple((n, {TEXT_COLUMN: str(c[0])}) for n, c in _capped(lines, path.name, True))
     return _Table((TEXT_COLUMN,), rows)
 
 
@@ -185,14 +251,12 @@ def _header(cells: Sequence[object]) -> tuple[str, ...]:
     return tuple(names)
 
 
-def _table(header: Sequence[object], body: Sequence[tuple[int, Sequence[object]]]) -> _Table:
+def _table(header: Sequence[object], body: Iterable[tuple[int, Sequence[object]]]) -> _Table:
+    """The header's columns and the body's rows (already without wholly blank rows)."""
     columns = _header(header)
-    rows = []
-    for line, cells in body:
-        texts = [_cell_text(c) for c in cells]
-        if not any(t.strip() for t in texts):
-            continue  # wholly blank rows are layout, not needs
-        rows.append((line, dict(zip(columns, texts, strict=False))))
+    rows = [
+        (line, dict(zip(columns, map(_cell_text, cells), strict=False))) for line, cells in body
+    ]
     return _Table(columns, tuple(rows))
 
 
@@ -201,12 +265,15 @@ def _read_csv(path: Path) -> _Table:
     first = text.split("\n", 1)[0]
     delimiter = max((";", ",", "\t"), key=first.count)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        records = []
+
+    def numbered() -> Iterator[tuple[int, Sequence[object]]]:
         line = 1
         for cells in reader:
-            records.append((line, cells))
+            yield line, cells
             line = reader.line_num + 1
+
+    try:
+        records = list(_capped(numbered(), path.name))
     except csv.Error as exc:
         raise ReportError(f"{path.name} ligne {reader.line_num} : CSV illisible ({exc}).") from exc
     if not records:
@@ -215,33 +282,56 @@ def _read_csv(path: Path) -> _Table:
 
 
 def _read_xlsx(path: Path) -> _Table:
-    from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
-
+    _check_unzipped_size(path)
     try:
-        book = load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        rows = _xlsx_rows(path)
+    except ReportError:
+        raise
+    except Exception as exc:  # openpyxl, zipfile and XML parsers: a damaged or fake workbook
         raise ReportError(
             f"{path.name} n'est pas un classeur Excel lisible ({type(exc).__name__}) : "
             "enregistrez-le au format .xlsx ou en CSV."
         ) from exc
-    try:
-        rows = [(n, row) for n, row in enumerate(book.worksheets[0].iter_rows(values_only=True), 1)]
-    finally:
-        book.close()
     if not rows:
         raise ReportError(f"la première feuille de {path.name} est vide.")
     return _table(rows[0][1], rows[1:])
 
 
+def _check_unzipped_size(path: Path) -> None:
+    """Refuse a workbook that would inflate beyond MAX_XLSX_UNZIPPED (a « zip bomb »)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            unzipped = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return  # not a zip at all: openpyxl's error says the file is not a workbook
+    if unzipped > MAX_XLSX_UNZIPPED:
+        raise ReportError(
+            f"{path.name} occuperait {unzipped // 1024 // 1024} Mo une fois décompressé "
+            f"(limite : {MAX_XLSX_UNZIPPED // 1024 // 1024} Mo) : enregistrez seulement la "
+            "feuille des besoins, ou exportez-la en CSV."
+        )
+
+
+def _xlsx_rows(path: Path) -> list[tuple[int, Sequence[object]]]:
+    from openpyxl import load_workbook
+
+    book = load_workbook(path, read_only=True, data_only=True)
+    try:
+        if not book.worksheets:
+            raise ReportError(f"{path.name} ne contient aucune feuille de calcul.")
+        cells = enumerate(book.worksheets[0].iter_rows(values_only=True), start=1)
+        return list(_capped(cells, path.name))
+    finally:
+        book.close()
+
+
 def _read_jsonl(path: Path) -> _Table:
     columns: dict[str, None] = {}
     rows: list[tuple[int, dict[str, str]]] = []
-    for line, raw in enumerate(_read_bytes(path).splitlines(), start=1):
-        if not raw.strip():
-            continue
+    lines = enumerate(((raw,) for raw in _read_bytes(path).splitlines()), start=1)
+    for line, (raw,) in _capped(lines, path.name):
         try:
-            value = json.loads(raw)
+            value = json.loads(str(raw))
         except ValueError as exc:
             raise ReportError(f"{path.name} ligne {line} : JSON illisible ({exc}).") from exc
         if isinstance(value, str):

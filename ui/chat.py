@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import tempfile
 from functools import partial
 from pathlib import Path
@@ -34,13 +35,28 @@ from ui.common import (
 )
 
 log = logging.getLogger("reco.app")
+MAX_SHOWN = 2000  # characters of the user's message shown in the chat
 
 
 def _take(message: str, history: list[dict]) -> tuple[str, list[dict], str]:
     """Show the user's message (escaped) and a « searching » line; keep the text to send."""
-    shown = md(message if len(message) <= 2000 else message[:2000] + " …")
-    history = [*history, {"role": "user", "content": shown}]
+    history = [*history, {"role": "user", "content": _as_typed(message)}]
     return "", [*history, {"role": "assistant", "content": SEARCHING}], message
+
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+_LIST_START = re.compile(r"^(\d+)\.")  # « 1. » would start a list (md leaves dots alone)
+
+
+def _as_typed(message: str) -> str:
+    """The user's message as plain text: escaped, line breaks kept, never a heading, list
+    or code block (indented lines); very long messages are cut (the answer says so)."""
+    cut = message if len(message) <= MAX_SHOWN else message[:MAX_SHOWN] + " …"
+    lines = [md(_CONTROL.sub(" ", line).strip()) for line in cut.splitlines()]
+    lines = [_LIST_START.sub(r"\1\\.", line) for line in lines if line]
+    # « === » under a line would make it a heading
+    shown = "  \n".join("\\" + line if line.startswith("=") else line for line in lines)
+    return shown or "*(message vide)*"
 
 
 def _new_conversation() -> tuple[list[dict], Conversation, str, str]:

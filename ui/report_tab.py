@@ -19,9 +19,11 @@ from ui.common import (
     UNEXPECTED,
     EngineHolder,
     EngineUnavailable,
+    with_notice,
 )
 
 log = logging.getLogger("reco.app")
+MAX_TOP = 10  # the slider's maximum
 
 
 def _report(
@@ -38,27 +40,38 @@ def _report(
         return None, "Les rapports ne sont pas encore disponibles."
     if not path:
         return None, "Choisissez d'abord un fichier de besoins (.csv, .xlsx, .txt ou .jsonl)."
-    source = Path(path)  # Gradio's own temporary copy of the upload
-    if not source.is_file():
+    source = Path(path)  # Gradio's own temporary copy of the upload: never a path we build
+    try:
+        size = source.stat().st_size if source.is_file() else -1
+    except (OSError, ValueError):  # name too long, NUL byte…: not a file Gradio made
+        size = -1
+    if size < 0:
         return None, "Le fichier déposé est introuvable : déposez-le à nouveau."
-    if source.stat().st_size > MAX_UPLOAD_BYTES:
-        return None, "Fichier trop volumineux (plus de 10 Mo) : découpez-le en plusieurs fichiers."
-    out = Path(tempfile.mkdtemp(prefix="reco-report-")) / f"rapport{FORMATS.get(fmt, '.html')}"
+    if size >= MAX_UPLOAD_BYTES:
+        return None, "Fichier trop volumineux (10 Mo ou plus) : découpez-le en plusieurs fichiers."
+    if not isinstance(top, int | float) or not 1 <= top <= MAX_TOP:
+        return None, f"Le nombre d'actions par besoin doit être compris entre 1 et {MAX_TOP}."
 
     def step(done: int, total: int) -> None:
         progress((done, total), desc="Besoins traités")
 
     try:
-        needs = read_needs(source, (column or "").strip() or None)
-        stats = run_report(holder(), needs, out, top=int(top), mask=True, progress=step)
-    except (ReportError, QueryError, EngineUnavailable) as exc:
+        needs = read_needs(source, (column or "").strip() or None)  # a column name, not a path
+        served = holder.served()
+        # The report's name is ours, in a new private directory: nothing the user typed is in it.
+        out = Path(tempfile.mkdtemp(prefix="reco-report-")) / f"rapport{FORMATS.get(fmt, '.html')}"
+        stats = run_report(served.engine, needs, out, top=int(top), mask=True, progress=step)
+    except ReportError as exc:  # its messages start in lower case (after « Erreur : » in the CLI)
+        return None, md(f"Rapport impossible : {exc}")
+    except (QueryError, EngineUnavailable) as exc:
         return None, md(str(exc))
     except Exception:
         log.exception("report failed")
         return None, UNEXPECTED
     skipped = getattr(stats, "n_skipped", 0)
     note = f", {skipped} ligne(s) ignorée(s) (voir le rapport)" if skipped else ""
-    return str(out), f"Rapport prêt : {getattr(stats, 'n_needs', '?')} besoin(s) traité(s){note}."
+    done = f"Rapport prêt : {getattr(stats, 'n_needs', '?')} besoin(s) traité(s){note}."
+    return str(out), with_notice(served.notice, done)
 
 
 def report_tab(holder: EngineHolder) -> None:
@@ -74,7 +87,7 @@ def report_tab(holder: EngineHolder) -> None:
         with gr.Column():
             column = gr.Textbox(label="Colonne des besoins (facultatif)", placeholder="besoin")
             fmt = gr.Radio(list(FORMATS), value="HTML", label="Format du rapport")
-            top = gr.Slider(1, 10, value=5, step=1, label="Actions par besoin")
+            top = gr.Slider(1, MAX_TOP, value=5, step=1, label="Actions par besoin")
             go = gr.Button("Générer le rapport", variant="primary")
     status = gr.Markdown()
     result = gr.File(label="Rapport à télécharger")
