@@ -43,11 +43,15 @@ class PreparedQuery:
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+# Invisible format characters (zero-width, bidi marks, soft hyphen, BOM) split words:
+# « jar\u200bdin » must match « jardin ». Removed, not replaced by a space.
+_INVISIBLE = re.compile(r"[\u00ad\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
 
 
 def prepare_query(raw: str, max_chars: int = MAX_QUERY_CHARS) -> PreparedQuery:
     """Clean a user's text: control characters out, spaces folded, very long text cut."""
-    text = " ".join(_CONTROL.sub(" ", unicodedata.normalize("NFC", raw or "")).split())
+    text = _INVISIBLE.sub("", unicodedata.normalize("NFC", raw or ""))
+    text = " ".join(_CONTROL.sub(" ", text).split())
     if not text:
         raise QueryError("Le besoin est vide : décrivez en quelques mots la situation locale.")
     if not any(c.isalnum() for c in text):

@@ -292,3 +292,10 @@ def test_search_many_matches_single_searches(engine):
         assert _ids(result) == _ids(engine.search(query, top=5))
     with pytest.raises(QueryError):
         engine.search_many(["jardin", "🎉"])
+
+
+def test_prepare_query_removes_invisible_characters_inside_words():
+    prepared = prepare_query("jar\u200bdin par\u00adtagé \u202equartier\u202c \ufeffados\u200d")
+    assert prepared.text == "jardin partagé quartier ados"
+    with pytest.raises(QueryError):
+        prepare_query("\u200b\u200e\ufeff")
