@@ -62,5 +62,11 @@ format: $(STAMP)
 bench: index
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
+# 20 concurrent chat sessions x 10 messages against app.py on 127.0.0.1 -> LOADTEST.md
+# (bounded: 600 s in all). LOADTEST_ARGS="--concurrency 1,2,4 --time-limit 1500" compares
+# Gradio queue settings; --quick is 3 x 3 on a fake-encoder index.
+loadtest: index
+	$(BIN)/python -m bench.loadtest $(LOADTEST_ARGS)
+
 clean:
 	rm -rf index cache .pytest_cache

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
@@ -85,17 +85,38 @@ def serving_engine() -> Engine:
     return Engine.load(settings, encoders=encoders)
 
 
+# Handlers running at once per event. The engine serialises searches behind one lock, so more
+# threads only queue on that lock (not in arrival order) while competing for the 2 cores.
+# Load test, 20 sessions x 10 messages (LOADTEST.md): p95 2.2 s with 2, 2.6 s with 1,
+# 3.0 s with 4. Two keeps a slot for messages that need no search (« recommence »).
+DEFAULT_CONCURRENCY = 2
+MAX_CONCURRENCY = 40
+
+
+def concurrency(environ: Mapping[str, str]) -> int:
+    """RECO_CONCURRENCY (default 2), checked: a French error instead of a traceback."""
+    raw = environ.get("RECO_CONCURRENCY", "").strip() or str(DEFAULT_CONCURRENCY)
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_CONCURRENCY:
+        raise ValueError(
+            f"RECO_CONCURRENCY vaut « {raw} » : donnez un nombre entier de 1 à {MAX_CONCURRENCY}."
+        )
+    return int(raw)
+
+
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     host = os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1")
     try:
         users = login_for(host, os.environ)
-    except AccessError as exc:
+        limit = concurrency(os.environ)
+    except (AccessError, ValueError) as exc:
         raise SystemExit(f"Erreur : {exc}") from None
     holder = EngineHolder(serving_engine, watched=Engine.sources(Settings.from_env()))
     demo = build_app(holder)
-    demo.queue(default_concurrency_limit=4).launch(
+    # No max_size: a full queue shows Gradio's English « busy » error; waiting is better here.
+    log.info("queue: default_concurrency_limit=%d max_size=None", limit)
+    demo.queue(default_concurrency_limit=limit).launch(
         server_name=host,
         server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
         share=False,  # never a public link

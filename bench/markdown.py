@@ -119,10 +119,21 @@ def generated(results: dict[str, Any]) -> str:
 
 def write(results: dict[str, Any], path: Path) -> None:
     """Replace the generated part of `path`, keeping what people wrote around it."""
+    replace_generated(path, generated(results))
+
+
+def replace_generated(
+    path: Path,
+    body: str,
+    begin: str = BEGIN,
+    end: str = END,
+    head: str = DEFAULT_HEAD,
+    tail: str = DEFAULT_TAIL,
+) -> None:
+    """Write `body` (which starts with `begin` and ends with `end`) between the markers of
+    `path`; text outside them is kept, or `head` and `tail` for a new file."""
     old = path.read_text(encoding="utf-8") if path.is_file() else ""
-    if BEGIN in old and END in old:
-        head, rest = old.split(BEGIN, 1)
-        tail = rest.split(END, 1)[1]
-    else:
-        head, tail = DEFAULT_HEAD, DEFAULT_TAIL
-    path.write_text(head + generated(results) + tail, encoding="utf-8")
+    if begin in old and end in old:
+        head, rest = old.split(begin, 1)
+        tail = rest.split(end, 1)[1]
+    path.write_text(head + body + tail, encoding="utf-8")

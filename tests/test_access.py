@@ -57,3 +57,19 @@ def test_app_refuses_a_public_address_without_login():
     )
     assert proc.returncode != 0
     assert "connexion" in proc.stderr and "RECO_USERS" in proc.stderr
+
+
+@pytest.mark.parametrize(("raw", "expected"), [("", 2), ("1", 1), (" 4 ", 4), ("40", 40)])
+def test_queue_concurrency_from_the_environment(raw, expected):
+    import app
+
+    assert app.concurrency({"RECO_CONCURRENCY": raw}) == expected
+    assert app.concurrency({}) == app.DEFAULT_CONCURRENCY
+
+
+@pytest.mark.parametrize("raw", ["0", "41", "-1", "deux", "2.5"])
+def test_bad_queue_concurrency_is_a_french_error(raw):
+    import app
+
+    with pytest.raises(ValueError, match="RECO_CONCURRENCY vaut"):
+        app.concurrency({"RECO_CONCURRENCY": raw})
