@@ -89,7 +89,8 @@ class Server:
             time.sleep(0.2)
 
 
-def _wait_until_up(url: str, process: subprocess.Popen, timeout: float, log: Path) -> None:
+def wait_until_up(url: str, process: subprocess.Popen, timeout: float, log: Path) -> None:
+    """Poll `url` until it answers 200; the app's log tail in the error if it stops."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -139,7 +140,7 @@ def serve(
         )
         try:
             timeout = max(1.0, min(limits.start_timeout, limits.remaining()))
-            _wait_until_up(url, process, timeout, log)
+            wait_until_up(url, process, timeout, log)
             yield Server(url, process.pid, log)
         finally:
             stop(process)

@@ -6,13 +6,11 @@ Also fast checks of the app's handlers (no server): lazy loading, downloads, rat
 from __future__ import annotations
 
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,6 +18,8 @@ from pathlib import Path
 import pytest
 
 import app
+from bench.app_bench import free_port
+from bench.loadtest_sessions import wait_until_up
 from recommender.config import Settings
 from recommender.conversation import Conversation, reply
 from recommender.feedback import FeedbackStore
@@ -30,26 +30,6 @@ from ui import chat, common, report_tab, trainers
 ROOT = Path(__file__).resolve().parents[1]
 START_TIMEOUT = 90.0
 CALL_TIMEOUT = 60.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until_up(url: str, process: subprocess.Popen, timeout: float = START_TIMEOUT) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"app exited with code {process.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise TimeoutError(f"app not up after {timeout:.0f} s")
 
 
 @contextmanager
@@ -68,7 +48,7 @@ def serve(env: dict[str, str], log: Path) -> Iterator[str]:
             stderr=subprocess.STDOUT,
         )
         try:
-            wait_until_up(url, process)
+            wait_until_up(url, process, START_TIMEOUT, log)
             yield url
         finally:
             process.terminate()
