@@ -28,14 +28,8 @@ from hypothesis import strategies as st
 from openpyxl import Workbook
 
 import app
-from recommender.needs_file import (
-    MAX_LINES,
-    MAX_NEEDS,
-    MAX_ROWS,
-    SUPPORTED,
-    ReportError,
-    read_needs,
-)
+from recommender.needs_file import MAX_NEEDS, SUPPORTED, ReportError, read_needs
+from recommender.needs_formats import MAX_LINES, MAX_ROWS
 from recommender.service import Engine
 from ui import common, report_tab
 
