@@ -30,6 +30,7 @@ from typing import Any
 from bench import loadtest_report as report
 from bench.common import busy_processes, load_average, machine, versions
 from bench.faiss_cache import DEFAULT_DIR as QUICK_DIR
+from bench.fake_index import build_fake_index
 from bench.loadtest_checks import (
     Restate,
     check_session,
@@ -39,9 +40,7 @@ from bench.loadtest_checks import (
 )
 from bench.loadtest_report import Run
 from bench.loadtest_sessions import Limits, Server, replay, run_sessions, serve, warm_up
-from embeddings import get_encoder
 from recommender.answer import md
-from recommender.build import build_index
 from recommender.config import Settings
 from recommender.need import understand
 from recommender.records import load_actions
@@ -102,27 +101,6 @@ def parse(argv: Sequence[str] | None) -> Options:
         sessions, messages, values or (None,), args.time_limit, args.call_timeout,
         reference, args.quick, args.cold, out, args.json,
     )  # fmt: skip
-
-
-def quick_env(root: Path) -> dict[str, str]:
-    """A small fake-encoder index of the committed actions, under `root` (about 1 s)."""
-    (root / "data").mkdir(parents=True, exist_ok=True)
-    data = root / "data" / "actions.jsonl"
-    data.write_bytes((REPO / "data" / "actions.jsonl").read_bytes())
-    env = {
-        "RECO_DATA": str(data),
-        "RECO_INDEX": str(root / "index"),
-        "RECO_CACHE": str(root / "cache"),
-        "RECO_MODELS": str(root / "models"),
-        "RECO_GLOSSARY": str(REPO / "data" / "glossary.tsv"),
-        "RECO_ENCODERS": "fake",
-    }
-    settings = Settings.from_env(env)
-    build_index(
-        load_actions(data), [("fake", get_encoder("fake"))], settings.index_dir,
-        settings.cache_dir, show_progress=False,
-    )  # fmt: skip
-    return env
 
 
 def restatement(env: dict[str, str]) -> Restate:
@@ -265,7 +243,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     print(f"Charge au début : {meta['load_start']} ; autres processus : {meta['busy']}", flush=True)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="reco-loadtest-index-") as tmp:
-        env = quick_env(Path(tmp)) if options.quick else {}
+        env = build_fake_index(Path(tmp)) if options.quick else {}
         runs = []
         for concurrency in options.concurrency:
             runs.append(report.summary(one_run(options, env, concurrency, limits)))

@@ -28,9 +28,9 @@ def raw_dir(data_dir: Path) -> Path:
 @pytest.fixture(scope="module")
 def fake_engine(tmp_path_factory) -> Engine:
     """A real `Engine` over the committed actions, with a fake-encoder index (~1 s per module)."""
+    from bench.fake_index import build_fake_index
     from recommender.config import Settings
     from recommender.service import Engine
-    from tests.test_conversation import build_fake_index
 
     env = build_fake_index(tmp_path_factory.mktemp("fake-engine"))
     return Engine.load(Settings.from_env(env))

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from bench.fake_index import build_fake_index
 from tests.test_app_e2e import serve
-from tests.test_conversation import NEED, build_fake_index
+from tests.test_conversation import NEED
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARGS = [

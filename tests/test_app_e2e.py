@@ -19,12 +19,13 @@ import pytest
 
 import app
 from bench.app_bench import free_port
+from bench.fake_index import build_fake_index
 from bench.loadtest_sessions import wait_until_up
 from recommender.config import Settings
 from recommender.conversation import Conversation, reply
 from recommender.feedback import FeedbackStore
 from recommender.service import Engine
-from tests.test_conversation import NEED, build_fake_index
+from tests.test_conversation import NEED
 from ui import chat, common, report_tab, trainers
 
 ROOT = Path(__file__).resolve().parents[1]

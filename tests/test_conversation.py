@@ -2,46 +2,19 @@
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from embeddings import get_encoder
-from recommender.build import build_index
+from bench.fake_index import build_fake_index
 from recommender.config import Settings
 from recommender.conversation import Conversation, Kind, interpret, reply
 from recommender.filters import Facet
-from recommender.records import load_actions
 from recommender.service import Engine
 
 ROOT = Path(__file__).resolve().parents[1]
 NEED = "Les mamans avec des bébés restent seules chez elles"
-
-
-def fake_env(root: Path) -> dict[str, str]:
-    """RECO_* variables for a small fake-encoder index under `root` (see build_fake_index)."""
-    return {
-        "RECO_DATA": str(root / "actions.jsonl"),
-        "RECO_INDEX": str(root / "index"),
-        "RECO_CACHE": str(root / "cache"),
-        "RECO_ENCODERS": "fake",
-        "RECO_GLOSSARY": str(ROOT / "data" / "glossary.tsv"),
-        "RECO_MODELS": str(root / "models"),
-    }
-
-
-def build_fake_index(root: Path) -> dict[str, str]:
-    """Copy the committed actions into `root` and index them with the fake encoder (~1 s)."""
-    root.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(ROOT / "data" / "actions.jsonl", root / "actions.jsonl")
-    env = fake_env(root)
-    settings = Settings.from_env(env)
-    actions = load_actions(settings.data_path)
-    encoders = [("fake", get_encoder("fake"))]
-    build_index(actions, encoders, settings.index_dir, settings.cache_dir, show_progress=False)
-    return env
 
 
 @pytest.fixture(scope="module")

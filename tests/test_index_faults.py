@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 
 import app
+from bench.fake_index import build_fake_index, fake_env
 from recommender.commands import run_build
 from recommender.config import Settings
 from recommender.fingerprint import fingerprint
@@ -29,7 +30,7 @@ from recommender.records import load_actions, save_actions
 from recommender.service import Engine
 from recommender.vector_index import IndexKind
 from tests.test_app_e2e import ROOT, _chat, _client, serve
-from tests.test_conversation import NEED, build_fake_index, fake_env
+from tests.test_conversation import NEED
 from ui import chat, common, report_tab, trainers
 
 NOTICE = "l'index sur disque ne peut plus être chargé"

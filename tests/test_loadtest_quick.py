@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from bench import loadtest
+from bench.fake_index import build_fake_index
 from bench.loadtest_checks import (
     CLEAR,
     FOLLOW_UPS,
@@ -27,7 +28,6 @@ from bench.loadtest_checks import (
 from recommender.config import Settings
 from recommender.conversation import Conversation, reply
 from recommender.service import Engine
-from tests.test_conversation import build_fake_index
 
 SESSIONS = 4
 

@@ -9,6 +9,7 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from typer.testing import CliRunner
 
+from bench.fake_index import fake_env
 from recommender.cli import app
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,14 +25,7 @@ def workdir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def run(workdir):
     runner = CliRunner()
-    env = {
-        "RECO_DATA": str(workdir / "actions.jsonl"),
-        "RECO_INDEX": str(workdir / "index"),
-        "RECO_CACHE": str(workdir / "cache"),
-        "RECO_ENCODERS": "fake",
-        "RECO_GLOSSARY": str(ROOT / "data" / "glossary.tsv"),
-        "RECO_MODELS": str(workdir / "models"),
-    }
+    env = fake_env(workdir)  # the index itself is built through the CLI below
 
     def invoke(*args: str):
         return runner.invoke(app, list(args), env=env)
