@@ -25,7 +25,7 @@ data: data/actions.jsonl
 # at once when nothing changed (each of these commands costs ~1 s of Python start-up).
 MODEL_STAMP := models/multilingual-e5-small/rebuild.json
 INDEX_MANIFEST := index/manifest.json
-SOURCES := $(wildcard recommender/*.py embeddings/*.py)
+SOURCES := $(wildcard recommender/*.py recommender/*/*.py embeddings/*.py)
 # Another encoder, data or index location: let `reco build` decide, every time.
 INDEX_FORCE := $(if $(RECO_ENCODERS)$(RECO_INDEX)$(RECO_DATA)$(RECO_MODELS),FORCE,)
 

@@ -18,15 +18,15 @@ import gradio as gr
 
 from embeddings import get_encoder
 from embeddings.standin import with_stand_in
-from recommender.access import AccessError, login_for
-from recommender.answer import md
-from recommender.config import Settings
-from recommender.conversation import Conversation
-from recommender.feedback import FeedbackStore, feedback_path
-from recommender.projection import (
+from recommender.answers.answer import md
+from recommender.answers.conversation import Conversation
+from recommender.answers.feedback import FeedbackStore, feedback_path
+from recommender.answers.projection import (
     SIDE_FACETS,
 )
-from recommender.service import Engine
+from recommender.core.config import Settings
+from recommender.search.service import Engine
+from ui.access import AccessError, login_for
 from ui.chat import chat_tab, side_values
 from ui.common import PRIVATE, UNEXPECTED, EngineHolder, EngineUnavailable
 from ui.report_tab import report_tab

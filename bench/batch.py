@@ -1,6 +1,6 @@
 """Figure 5: needs per second for a 1,000-needs batch report (batched encoding).
 
-Uses `recommender.report.run_report` (read_needs + run_report) when that module exists;
+Uses `recommender.reports.report.run_report` (read_needs + run_report) when that module exists;
 otherwise `engine.search_many` in batches of 64 plus `compose` per need. The table says
 which path was measured.
 """
@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bench.common import Section, percentile, timed
-from recommender.answer import compose
-from recommender.need import understand
-from recommender.service import Engine
+from recommender.answers.answer import compose
+from recommender.search.need import understand
+from recommender.search.service import Engine
 
 BATCH = 64
 COLUMNS = ["chemin mesuré", "besoins", "durée p50 (s)", "besoins/s p50", "besoins/s (pire)"]
@@ -30,7 +30,7 @@ def needs_texts(queries: Sequence[str], n: int) -> list[str]:
 
 def report_module():
     try:
-        module = importlib.import_module("recommender.report")
+        module = importlib.import_module("recommender.reports.report")
     except ImportError:
         return None
     has_api = hasattr(module, "run_report") and hasattr(module, "read_needs")
@@ -61,7 +61,7 @@ def run(engine: Engine, queries: Sequence[str], n: int, repeats: int, work: Path
     texts = needs_texts(queries, n)
     work.mkdir(parents=True, exist_ok=True)
     if report_module() is not None:
-        path = "recommender.report.run_report (lecture .txt, recherche par lots de 64, CSV)"
+        path = "recommender.reports.report.run_report (lecture .txt, recherche par lots de 64, CSV)"
         times = [with_report(engine, texts, work) for _ in range(repeats)]
     else:
         path = "engine.search_many par lots de 64 + compose (module de rapport absent)"

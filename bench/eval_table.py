@@ -16,10 +16,10 @@ from pathlib import Path
 import numpy as np
 
 from embeddings.base import TextKind
-from recommender.config import Settings
-from recommender.evaluate import EVAL_DEPTH, LabelledQuery, Scores, evaluate, load_queries
-from recommender.search import Fusion, SearchConfig
-from recommender.service import Engine, prepare_query
+from recommender.core.config import Settings
+from recommender.search.evaluate import EVAL_DEPTH, LabelledQuery, Scores, evaluate, load_queries
+from recommender.search.search import Fusion, SearchConfig
+from recommender.search.service import Engine, prepare_query
 
 
 @dataclass(frozen=True)

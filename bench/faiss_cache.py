@@ -1,6 +1,6 @@
 """Persistent cache of the slow approximate builds (1M vectors) under bench/.cache/.
 
-A cached index is reused only when the corpus, the index code (recommender/vector_index.py)
+A cached index is reused only when the corpus, the index code (recommender/index/vector_index.py)
 and FAISS are the same; its build time and memory are the ones measured when it was built,
 and the table says so.
 """
@@ -18,8 +18,8 @@ import faiss
 import numpy as np
 
 from bench.common import rss_bytes
-from recommender import vector_index
-from recommender.vector_index import IndexKind
+from recommender.index import vector_index
+from recommender.index.vector_index import IndexKind
 
 DEFAULT_DIR = Path(__file__).resolve().parent / ".cache"
 Build = Callable[[], tuple[faiss.Index, float, int, str]]

@@ -9,9 +9,9 @@ import shutil
 from pathlib import Path
 
 from embeddings import get_encoder
-from recommender.build import build_index
-from recommender.config import Settings
-from recommender.records import load_actions
+from recommender.core.config import Settings
+from recommender.index.build import build_index
+from recommender.records.records import load_actions
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -18,8 +18,8 @@ from pathlib import Path
 from bench.common import Section, percentile, summary_ms
 from embeddings import get_encoder
 from embeddings.base import Encoder, TextKind
-from recommender.build import BuildStats, build_index
-from recommender.records import Action, save_actions
+from recommender.index.build import BuildStats, build_index
+from recommender.records.records import Action, save_actions
 
 REPO = Path(__file__).resolve().parent.parent
 TARGET_WARM_S = 2.0

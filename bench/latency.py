@@ -14,9 +14,9 @@ import numpy as np
 from bench.common import Section, summary_ms, timed
 from bench.markdown import number
 from embeddings.base import TextKind
-from recommender.answer import answer_markdown, compose
-from recommender.need import understand
-from recommender.service import Engine
+from recommender.answers.answer import answer_markdown, compose
+from recommender.search.need import understand
+from recommender.search.service import Engine
 
 TARGET_P50_MS = 50.0
 TARGET_RATIO = 1.5

@@ -14,7 +14,7 @@ import numpy as np
 
 from bench.common import Section, rss_bytes, summary_ms
 from bench.synthetic import french_documents
-from recommender.lexical import LexicalIndex
+from recommender.index.lexical import LexicalIndex
 
 COLUMNS = [
     "documents",

@@ -40,11 +40,11 @@ from bench.loadtest_checks import (
 )
 from bench.loadtest_report import Run
 from bench.loadtest_sessions import Limits, Server, replay, run_sessions, serve, warm_up
-from recommender.answer import md
-from recommender.config import Settings
-from recommender.need import understand
-from recommender.records import load_actions
-from recommender.service import prepare_query
+from recommender.answers.answer import md
+from recommender.core.config import Settings
+from recommender.records.records import load_actions
+from recommender.search.need import understand
+from recommender.search.service import prepare_query
 
 REPO = Path(__file__).resolve().parent.parent
 LOOPBACK = "127.0.0.1"

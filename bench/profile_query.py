@@ -13,23 +13,23 @@ from collections.abc import Sequence
 
 from bench.common import Section
 from bench.latency import answer
-from recommender.service import Engine
+from recommender.search.service import Engine
 
 # (label, file suffix, function name): cumulative time of each stage of one query.
 STAGES = (
-    ("encodage de la requête (modèle)", "recommender/search.py", "encode_queries"),
+    ("encodage de la requête (modèle)", "recommender/search/search.py", "encode_queries"),
     ("dont : découpage en fenêtres (tokenizer)", "embeddings/st.py", "_windows"),
-    ("BM25 (avec glossaire)", "recommender/search.py", "_lexical"),
-    ("recherche dense FAISS + regroupement", "recommender/search.py", "_dense"),
-    ("couverture des mots de la requête", "recommender/search.py", "_coverage"),
-    ("fusion des scores", "recommender/search.py", "_fuse"),
-    ("calibration (probabilités)", "recommender/calibration.py", "probability"),
-    ("glossaire (expansion)", "recommender/glossary.py", "expand"),
-    ("facettes", "recommender/filters.py", "facet_counts"),
-    ("passages surlignés (cartes)", "recommender/search.py", "_hit"),
-    ("compréhension du besoin (understand)", "recommender/need.py", "understand"),
-    ("composition de la réponse (compose)", "recommender/answer.py", "compose"),
-    ("Markdown de la réponse", "recommender/answer.py", "answer_markdown"),
+    ("BM25 (avec glossaire)", "recommender/search/search.py", "_lexical"),
+    ("recherche dense FAISS + regroupement", "recommender/search/search.py", "_dense"),
+    ("couverture des mots de la requête", "recommender/search/search.py", "_coverage"),
+    ("fusion des scores", "recommender/search/search.py", "_fuse"),
+    ("calibration (probabilités)", "recommender/search/calibration.py", "probability"),
+    ("glossaire (expansion)", "recommender/search/glossary.py", "expand"),
+    ("facettes", "recommender/search/filters.py", "facet_counts"),
+    ("passages surlignés (cartes)", "recommender/search/search.py", "_hit"),
+    ("compréhension du besoin (understand)", "recommender/search/need.py", "understand"),
+    ("composition de la réponse (compose)", "recommender/answers/answer.py", "compose"),
+    ("Markdown de la réponse", "recommender/answers/answer.py", "answer_markdown"),
 )
 COLUMNS = ["étape", "ms par requête", "part du total"]
 
@@ -87,7 +87,7 @@ def _row(label: str, seconds: float, share: float) -> dict:
 
 def main(argv: Sequence[str] | None = None) -> None:
     from bench.run import eval_queries
-    from recommender.config import Settings
+    from recommender.core.config import Settings
 
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--top", type=int, default=15, help="functions listed by own time")

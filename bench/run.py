@@ -24,10 +24,10 @@ from bench import app_bench, batch, faiss_cache, index_build, latency, lexical_s
 from bench.common import Section, busy_processes, load_average, machine, versions
 from bench.markdown import table, write
 from embeddings import EncoderUnavailable
-from recommender.chunks import chunk_actions
-from recommender.config import Settings
-from recommender.records import load_actions
-from recommender.service import Engine
+from recommender.core.config import Settings
+from recommender.index.chunks import chunk_actions
+from recommender.records.records import load_actions
+from recommender.search.service import Engine
 
 REPO = Path(__file__).resolve().parent.parent
 QUERIES = REPO / "data" / "eval" / "queries.json"

@@ -19,8 +19,8 @@ import numpy as np
 from bench import faiss_cache
 from bench.common import Section, rss_bytes, summary_ms
 from bench.synthetic import clustered_vectors, perturbed_queries
-from recommender import vector_index
-from recommender.vector_index import IndexKind
+from recommender.index import vector_index
+from recommender.index.vector_index import IndexKind
 
 K = 10
 TARGET_MS = 10.0

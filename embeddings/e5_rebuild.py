@@ -29,7 +29,7 @@ from embeddings.e5_source import (
     state_dict,
 )
 from embeddings.e5_tokenizer import build_tokenizer, tokenizer_config
-from recommender.storage import atomic_directory
+from recommender.core.storage import atomic_directory
 
 __all__ = ["RebuildError", "RebuildResult", "build_model", "find_source"]
 

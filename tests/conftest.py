@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 if TYPE_CHECKING:
-    from recommender.service import Engine
+    from recommender.search.service import Engine
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,8 +29,8 @@ def raw_dir(data_dir: Path) -> Path:
 def fake_engine(tmp_path_factory) -> Engine:
     """A real `Engine` over the committed actions, with a fake-encoder index (~1 s per module)."""
     from bench.fake_index import build_fake_index
-    from recommender.config import Settings
-    from recommender.service import Engine
+    from recommender.core.config import Settings
+    from recommender.search.service import Engine
 
     env = build_fake_index(tmp_path_factory.mktemp("fake-engine"))
     return Engine.load(Settings.from_env(env))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from recommender.records import Action
+from recommender.records.records import Action
 
 HEADER = "Les actions des centres sociaux"
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from recommender.access import AccessError, is_loopback, login_for
+from ui.access import AccessError, is_loopback, login_for
 
 ROOT = Path(__file__).resolve().parent.parent
 

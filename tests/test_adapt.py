@@ -1,4 +1,4 @@
-"""Domain adaptation (recommender/adapt.py): pairs built from real records, batches without
+"""Domain adaptation (recommender/training/adapt.py): pairs built from real records, batches without
 false negatives, user mistakes, and one real (tiny) training run on the offline MiniLM."""
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from recommender.adapt import (
+from recommender.records.records import Action, load_actions
+from recommender.training.adapt import (
     ALL_KINDS,
     MAX_QUERY_CHARS,
     MIN_TITLE_CHARS,
@@ -25,7 +26,6 @@ from recommender.adapt import (
     make_batches,
     pairs_of,
 )
-from recommender.records import Action, load_actions
 
 SOURCE_FIELD = {
     PairKind.REASONS: "experience",
@@ -137,7 +137,7 @@ def test_user_mistakes_are_refused_before_training(tmp_path: Path, records: list
 def test_cli_reports_a_missing_base_in_french(tmp_path: Path) -> None:
     from typer.testing import CliRunner
 
-    from recommender.cli import app
+    from recommender.cli.main import app
 
     result = CliRunner().invoke(
         app, ["model", "adapt", "--base", str(tmp_path / "absent"), "--quiet"]

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from embeddings.fake import FakeEncoder
-from recommender.answer import answer_markdown, compose, md, result_to_dict
-from recommender.build import build_index
-from recommender.config import Settings
-from recommender.need import understand
-from recommender.records import load_actions, save_actions
-from recommender.service import Engine
+from recommender.answers.answer import answer_markdown, compose, md, result_to_dict
+from recommender.core.config import Settings
+from recommender.index.build import build_index
+from recommender.records.records import load_actions, save_actions
+from recommender.search.need import understand
+from recommender.search.service import Engine
 
 DATA = Path(__file__).resolve().parent.parent / "data"
 

@@ -132,7 +132,7 @@ def test_trainer_tab_and_map(page, tmp_path):
 
 
 def test_report_tab_makes_a_report(page, tmp_path):
-    pytest.importorskip("recommender.report")
+    pytest.importorskip("recommender.reports.report")
     needs = tmp_path / "besoins.txt"
     needs.write_text("aide aux devoirs\njardin partagé\n\nsorties familles\n", encoding="utf-8")
     page.get_by_role("tab", name="Rapport").click()

@@ -21,10 +21,10 @@ import app
 from bench.app_bench import free_port
 from bench.fake_index import build_fake_index
 from bench.loadtest_sessions import wait_until_up
-from recommender.config import Settings
-from recommender.conversation import Conversation, reply
-from recommender.feedback import FeedbackStore
-from recommender.service import Engine
+from recommender.answers.conversation import Conversation, reply
+from recommender.answers.feedback import FeedbackStore
+from recommender.core.config import Settings
+from recommender.search.service import Engine
 from tests.test_conversation import NEED
 from ui import chat, common, report_tab, trainers
 

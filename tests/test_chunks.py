@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from recommender.chunks import (
+from recommender.index.chunks import (
     MAX_CHARS,
     Chunk,
     ChunkField,
@@ -17,7 +17,7 @@ from recommender.chunks import (
     field_texts,
     windows,
 )
-from recommender.records import Action
+from recommender.records.records import Action
 
 
 def _sentences(n: int, tag: str = "phrase") -> str:

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from recommender.cli import app
-from recommender.records import load_actions
+from recommender.cli.main import app
+from recommender.records.records import load_actions
 
 ROOT = Path(__file__).resolve().parents[1]
 HIT_KEYS = {

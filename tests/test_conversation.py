@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from bench.fake_index import build_fake_index
-from recommender.config import Settings
-from recommender.conversation import Conversation, Kind, interpret, reply
-from recommender.filters import Facet
-from recommender.service import Engine
+from recommender.answers.conversation import Conversation, Kind, interpret, reply
+from recommender.core.config import Settings
+from recommender.search.filters import Facet
+from recommender.search.service import Engine
 
 ROOT = Path(__file__).resolve().parents[1]
 NEED = "Les mamans avec des bébés restent seules chez elles"
@@ -170,7 +170,7 @@ def test_markup_in_messages_and_records_stays_text(engine):
     assert "<script>" not in text and "<img" not in text
     first = engine.actions[0]
     hostile = replace(first, title="<script>alert(3)</script>", summary="<img onerror=x>")
-    from recommender.projection import record_markdown
+    from recommender.answers.projection import record_markdown
 
     markdown = record_markdown(hostile)
     assert "<script>" not in markdown and "&lt;script&gt;" in markdown

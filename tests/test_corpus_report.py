@@ -14,12 +14,12 @@ import pytest
 from openpyxl import load_workbook
 
 from embeddings.fake import FakeEncoder
-from recommender.build import build_index
-from recommender.corpus_analysis import CorpusReport, analyse, choose_k, coverage, kmeans
-from recommender.corpus_report import run_corpus_report
-from recommender.index import load_index
-from recommender.records import load_actions
-from recommender.report import ReportError
+from recommender.index.build import build_index
+from recommender.index.directory import load_index
+from recommender.records.records import load_actions
+from recommender.reports.corpus_analysis import CorpusReport, analyse, choose_k, coverage, kmeans
+from recommender.reports.corpus_report import run_corpus_report
+from recommender.reports.report import ReportError
 
 ROOT = Path(__file__).resolve().parents[1]
 COPY_TITLE = "<script>x</script> Jardin collectif (copie de Marie)"

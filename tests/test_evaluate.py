@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from recommender.evaluate import (
+from recommender.search.evaluate import (
     LabelledQuery,
     dcg,
     evaluate,

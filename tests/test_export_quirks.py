@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import pytest
 
-from recommender.export import (
+from recommender.records.export import (
     ExportError,
     Line,
     find_record_starts,
@@ -18,8 +18,8 @@ from recommender.export import (
     parse_export,
     split_lines,
 )
-from recommender.ingest import decode_bytes
-from recommender.records import Action
+from recommender.records.ingest import decode_bytes
+from recommender.records.records import Action
 from tests.export_render import HEADER, render_export, render_layout1, render_layout2
 
 BASE = Action(

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from recommender.feedback import DEFAULT_PATH, FeedbackStore, Rating, feedback_path
+from recommender.answers.feedback import DEFAULT_PATH, FeedbackStore, Rating, feedback_path
 
 RATING = Rating(
     query="les mamans avec des bébés",

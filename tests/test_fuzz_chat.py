@@ -18,9 +18,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 
-from recommender.conversation import MAX_TURNS, TOP, Conversation, reply
-from recommender.search import MAX_QUERY_CHARS
-from recommender.service import Engine, QueryError, prepare_query
+from recommender.answers.conversation import MAX_TURNS, TOP, Conversation, reply
+from recommender.search.search import MAX_QUERY_CHARS
+from recommender.search.service import Engine, QueryError, prepare_query
 from tests.test_conversation import NEED
 from ui import chat, common
 

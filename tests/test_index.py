@@ -14,22 +14,22 @@ import pytest
 
 from embeddings.base import TextKind
 from embeddings.fake import FakeEncoder
-from recommender import build as build_module
-from recommender import index as index_module
-from recommender import vector_index
-from recommender.build import build_index
-from recommender.chunks import chunk_actions, embedding_text
-from recommender.index import (
+from recommender.index import build as build_module
+from recommender.index import directory as index_module
+from recommender.index.build import build_index
+from recommender.index.chunks import chunk_actions, embedding_text
+from recommender.index.directory import (
     FORMAT_VERSION,
     IndexInvalid,
     LoadedIndex,
     data_hash,
     lexical_document,
     load_index,
+    vector_index,
 )
-from recommender.lexical import LexicalIndex
-from recommender.records import Action, load_actions
-from recommender.search import Recommender
+from recommender.index.lexical import LexicalIndex
+from recommender.records.records import Action, load_actions
+from recommender.search.search import Recommender
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "actions.jsonl"
 QUERIES = [

@@ -22,13 +22,13 @@ import pytest
 
 import app
 from bench.fake_index import build_fake_index, fake_env
-from recommender.commands import run_build
-from recommender.config import Settings
-from recommender.fingerprint import fingerprint
-from recommender.index import IndexInvalid, load_index
-from recommender.records import load_actions, save_actions
-from recommender.service import Engine
-from recommender.vector_index import IndexKind
+from recommender.cli.commands import run_build
+from recommender.core.config import Settings
+from recommender.core.fingerprint import fingerprint
+from recommender.index.directory import IndexInvalid, load_index
+from recommender.index.vector_index import IndexKind
+from recommender.records.records import load_actions, save_actions
+from recommender.search.service import Engine
 from tests.test_app_e2e import ROOT, _chat, _client, serve
 from tests.test_conversation import NEED
 from ui import chat, common, report_tab, trainers

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from recommender.cli import app
-from recommender.export import ExportError, parse_export
-from recommender.ingest import IngestFailed, ingest_paths, read_file
+from recommender.cli.main import app
+from recommender.records.export import ExportError, parse_export
+from recommender.records.ingest import IngestFailed, ingest_paths, read_file
 
 SEED_002 = "002_efe8baf3eec87100.txt"  # layout 2
 SEED_003 = "003_1a060a19b6aec06d.txt"  # layout 1

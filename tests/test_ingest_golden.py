@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from recommender.cli import app
-from recommender.export import LABELS, SECTION_HEADERS, parse_export
-from recommender.ingest import IngestReport, decode_bytes, ingest_paths, read_file
-from recommender.records import LIST_FIELDS, TEXT_FIELDS, Action, fold, load_actions
+from recommender.cli.main import app
+from recommender.records.export import LABELS, SECTION_HEADERS, parse_export
+from recommender.records.ingest import IngestReport, decode_bytes, ingest_paths, read_file
+from recommender.records.records import LIST_FIELDS, TEXT_FIELDS, Action, fold, load_actions
 
 SEEDS = {
     "000": "000_5dae888f72d1ca25.txt",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from recommender.lexical import LexicalIndex, analyze, strip_accents, words
+from recommender.index.lexical import LexicalIndex, analyze, strip_accents, words
 
 DOCS = [
     "Aide aux devoirs pour les enfants de l'école primaire le soir.",

@@ -25,9 +25,9 @@ from bench.loadtest_checks import (
     needs_pool,
     script,
 )
-from recommender.config import Settings
-from recommender.conversation import Conversation, reply
-from recommender.service import Engine
+from recommender.answers.conversation import Conversation, reply
+from recommender.core.config import Settings
+from recommender.search.service import Engine
 
 SESSIONS = 4
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from recommender.departements import find_departements
-from recommender.need import detect_publics, detect_territories, detect_themes
+from recommender.records.departements import find_departements
+from recommender.search.need import detect_publics, detect_territories, detect_themes
 
 
 @pytest.mark.parametrize(

@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from recommender.needs_file import MAX_BYTES, MAX_NEEDS, ReportError, choose_column, read_needs
+from recommender.reports.needs_file import (
+    MAX_BYTES,
+    MAX_NEEDS,
+    ReportError,
+    choose_column,
+    read_needs,
+)
 
 NEEDS = [
     "Les mamans avec des bébés restent seules chez elles",

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from recommender.privacy import EMAIL_MASK, NAME_MASK, PHONE_MASK, mask_action, mask_text
-from recommender.records import Action
+from recommender.records.privacy import EMAIL_MASK, NAME_MASK, PHONE_MASK, mask_action, mask_text
+from recommender.records.records import Action
 
 
 def test_emails_and_phones_are_masked():

@@ -15,12 +15,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from embeddings.fake import FakeEncoder
-from recommender.build import build_index
-from recommender.export import ExportError, parse_export
-from recommender.index import load_index
-from recommender.ingest import IngestFailed, ingest_paths
-from recommender.records import load_actions
-from recommender.service import prepare_query
+from recommender.index.build import build_index
+from recommender.index.directory import load_index
+from recommender.records.export import ExportError, parse_export
+from recommender.records.ingest import IngestFailed, ingest_paths
+from recommender.records.records import load_actions
+from recommender.search.service import prepare_query
 
 ROOT = Path(__file__).resolve().parent.parent
 ACTIONS = load_actions(ROOT / "data" / "actions.jsonl")
@@ -30,8 +30,8 @@ SLOW_BUILD = textwrap.dedent(
     import sys, time
     from pathlib import Path
     from embeddings.fake import FakeEncoder
-    from recommender.build import build_index
-    from recommender.records import load_actions
+    from recommender.index.build import build_index
+    from recommender.records.records import load_actions
 
     class SlowEncoder(FakeEncoder):
         def encode(self, texts, kind):

@@ -13,15 +13,15 @@ import pytest
 from openpyxl import load_workbook
 
 from embeddings.fake import FakeEncoder
-from recommender.answer import compose
-from recommender.build import build_index
-from recommender.config import Settings
-from recommender.filters import Filters
-from recommender.need import understand
-from recommender.records import load_actions, save_actions
-from recommender.report import ReportError, conversation_html, read_needs, run_report
-from recommender.report_tables import safe_cell
-from recommender.service import Engine
+from recommender.answers.answer import compose
+from recommender.core.config import Settings
+from recommender.index.build import build_index
+from recommender.records.records import load_actions, save_actions
+from recommender.reports.report import ReportError, conversation_html, read_needs, run_report
+from recommender.reports.report_tables import safe_cell
+from recommender.search.filters import Filters
+from recommender.search.need import understand
+from recommender.search.service import Engine
 
 ROOT = Path(__file__).resolve().parents[1]
 EVIL_TITLE = "<script>alert('fiche')</script> Jardin collectif"

@@ -10,7 +10,7 @@ from openpyxl import Workbook, load_workbook
 from typer.testing import CliRunner
 
 from bench.fake_index import fake_env
-from recommender.cli import app
+from recommender.cli.main import app
 
 ROOT = Path(__file__).resolve().parents[1]
 

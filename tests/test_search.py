@@ -10,15 +10,15 @@ from pathlib import Path
 import pytest
 
 from embeddings.fake import FakeEncoder
-from recommender.answer import result_to_dict, result_to_text
-from recommender.build import build_index
-from recommender.calibration import MatchLevel
-from recommender.config import Settings
-from recommender.filters import Filters, facet_counts
-from recommender.lexical import analyze
-from recommender.records import load_actions
-from recommender.search import MAX_QUERY_CHARS
-from recommender.service import Engine, QueryError, check_top, prepare_query
+from recommender.answers.answer import result_to_dict, result_to_text
+from recommender.core.config import Settings
+from recommender.index.build import build_index
+from recommender.index.lexical import analyze
+from recommender.records.records import load_actions
+from recommender.search.calibration import MatchLevel
+from recommender.search.filters import Filters, facet_counts
+from recommender.search.search import MAX_QUERY_CHARS
+from recommender.search.service import Engine, QueryError, check_top, prepare_query
 
 ROOT = Path(__file__).resolve().parents[1]
 QUERY = "Aide aux devoirs et accompagnement scolaire des enfants après l'école"

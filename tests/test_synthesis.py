@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from recommender.synthesis import OTHER, pistes, statements, vigilance
+from recommender.answers.synthesis import OTHER, pistes, statements, vigilance
 
 
 def test_statements_skip_dashes_and_fragments():

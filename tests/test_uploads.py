@@ -28,9 +28,9 @@ from hypothesis import strategies as st
 from openpyxl import Workbook
 
 import app
-from recommender.needs_file import MAX_NEEDS, SUPPORTED, ReportError, read_needs
-from recommender.needs_formats import MAX_LINES, MAX_ROWS
-from recommender.service import Engine
+from recommender.reports.needs_file import MAX_NEEDS, SUPPORTED, ReportError, read_needs
+from recommender.reports.needs_formats import MAX_LINES, MAX_ROWS
+from recommender.search.service import Engine
 from ui import common, report_tab
 
 ROOT = Path(__file__).resolve().parents[1]

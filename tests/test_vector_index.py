@@ -6,8 +6,8 @@ import faiss
 import numpy as np
 import pytest
 
-from recommender import vector_index as vi
-from recommender.vector_index import IndexKind
+from recommender.index import vector_index as vi
+from recommender.index.vector_index import IndexKind
 
 DIM = 32
 

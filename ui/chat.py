@@ -11,17 +11,22 @@ from typing import Any
 
 import gradio as gr
 
-from recommender.answer import md
-from recommender.conversation import Conversation, conversation_markdown, filters_line, reply
-from recommender.feedback import FeedbackStore, Rating
-from recommender.filters import Facet
-from recommender.projection import (
+from recommender.answers.answer import md
+from recommender.answers.conversation import (
+    Conversation,
+    conversation_markdown,
+    filters_line,
+    reply,
+)
+from recommender.answers.feedback import FeedbackStore, Rating
+from recommender.answers.projection import (
     ALL,
     SIDE_FACETS,
     choice_value,
     chosen_values,
     facet_choices,
 )
+from recommender.search.filters import Facet
 from ui.common import (
     EXAMPLES,
     PRIVATE,
@@ -139,7 +144,7 @@ def _download(state: Conversation | None) -> tuple[Any, str]:
     files = [folder / "conversation.md"]
     files[0].write_text(conversation_markdown(state), encoding="utf-8")
     try:
-        from recommender.report import conversation_html
+        from recommender.reports.report import conversation_html
     except ImportError:
         return [str(p) for p in files], "Résultats prêts (Markdown)."
     try:

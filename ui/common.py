@@ -13,14 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from embeddings import EncoderUnavailable
-from recommender.answer import md
-from recommender.fingerprint import Fingerprint, fingerprint
-from recommender.index import FIX, IndexInvalid
-from recommender.projection import (
+from recommender.answers.answer import md
+from recommender.answers.projection import (
     MapPoint,
     action_map,
 )
-from recommender.service import Engine, QueryError
+from recommender.core.fingerprint import Fingerprint, fingerprint
+from recommender.index.directory import FIX, IndexInvalid
+from recommender.search.service import Engine, QueryError
 
 log = logging.getLogger("reco.app")
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import gradio as gr
 
-from recommender.answer import md
-from recommender.service import QueryError
+from recommender.answers.answer import md
+from recommender.search.service import QueryError
 from ui.common import (
     FORMATS,
     MAX_UPLOAD_BYTES,
@@ -35,7 +35,7 @@ def _report(
     progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's way to ask for a progress bar)
 ) -> tuple[Any, str]:
     try:
-        from recommender.report import ReportError, read_needs, run_report
+        from recommender.reports.report import ReportError, read_needs, run_report
     except ImportError:
         return None, "Les rapports ne sont pas encore disponibles."
     if not path:

@@ -8,9 +8,8 @@ from typing import Any
 import gradio as gr
 import pandas as pd
 
-from recommender.answer import Card, card_markdown
-from recommender.filters import Filters
-from recommender.projection import (
+from recommender.answers.answer import Card, card_markdown
+from recommender.answers.projection import (
     ALL,
     SIDE_FACETS,
     action_label,
@@ -24,6 +23,7 @@ from recommender.projection import (
     record_markdown,
     table_rows,
 )
+from recommender.search.filters import Filters
 from ui.common import (
     MAP_COLUMNS,
     PRIVATE,

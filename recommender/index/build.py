@@ -1,0 +1,101 @@
+"""`reco build`: records -> chunks -> vectors (cached) + lexical index, written atomically."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from tqdm import tqdm
+
+from embeddings.base import Encoder, TextKind
+from recommender.index import vector_index
+from recommender.index.chunks import chunk_actions, embedding_text
+from recommender.index.embed_cache import EmbeddingCache
+from recommender.index.directory import write_index
+from recommender.records.records import Action
+from recommender.core.storage import atomic_directory
+from recommender.index.vector_index import IndexKind
+
+
+@dataclass(frozen=True)
+class EncoderStats:
+    spec: str
+    encoder_id: str
+    embedded: int
+    cached: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class BuildStats:
+    n_actions: int
+    n_chunks: int
+    encoders: tuple[EncoderStats, ...]
+    seconds: float
+    index_dir: Path
+
+    @property
+    def embedded(self) -> int:
+        return sum(e.embedded for e in self.encoders)
+
+    @property
+    def chunks_per_second(self) -> float:
+        embed_seconds = sum(e.seconds for e in self.encoders)
+        return self.embedded / embed_seconds if embed_seconds > 0 and self.embedded else 0.0
+
+
+def _embed_all(spec: str, encoder: Encoder, texts: list[str], cache_dir: Path, show_progress: bool):
+    started = time.perf_counter()
+    cache = EmbeddingCache(cache_dir, encoder.id, encoder.dim)
+    missing = cache.count_missing(texts)
+    unique = len(set(texts))
+    with tqdm(
+        total=unique,
+        desc=f"Encodage ({spec})",
+        unit="passage",
+        disable=not show_progress,
+        leave=True,
+    ) as bar:
+        bar.update(unique - missing)
+        try:
+            vectors, computed = cache.embed(
+                texts, lambda batch: encoder.encode(batch, TextKind.PASSAGE), on_batch=bar.update
+            )
+        finally:
+            cache.save()  # keep finished work even when the build is interrupted
+    stats = EncoderStats(
+        spec, encoder.id, computed, len(texts) - computed, time.perf_counter() - started
+    )
+    return vectors, stats
+
+
+def build_index(
+    actions: Sequence[Action],
+    encoders: Sequence[tuple[str, Encoder]],
+    index_dir: Path,
+    cache_dir: Path,
+    *,
+    kind: IndexKind = IndexKind.AUTO,
+    show_progress: bool = True,
+) -> BuildStats:
+    """Build the whole index into a temporary directory, then swap it in.
+
+    An exception (or Ctrl-C) at any point leaves the previous index untouched.
+    """
+    started = time.perf_counter()
+    chunks = chunk_actions(actions)
+    titles = {a.id: a.title for a in actions}
+    texts = [embedding_text(c, titles[c.action_id]) for c in chunks]
+    with atomic_directory(index_dir) as work:
+        channels = []
+        all_stats = []
+        for spec, encoder in encoders:
+            vectors, stats = _embed_all(spec, encoder, texts, cache_dir, show_progress)
+            channels.append((spec, encoder, vector_index.build_faiss(vectors, kind)))
+            all_stats.append(stats)
+        write_index(work, actions, chunks, channels)
+    return BuildStats(
+        len(actions), len(chunks), tuple(all_stats), time.perf_counter() - started, index_dir
+    )

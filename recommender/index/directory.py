@@ -1,0 +1,243 @@
+"""The persisted search index: one directory, checked by its manifest when loaded.
+
+```
+index/
+  manifest.json        format version, encoders, dims, data hash, counts, creation time
+  actions.jsonl        the records the index was built from
+  chunks.jsonl         one line per vector row
+  dense/<n>.faiss      one FAISS index per encoder
+  lexical/             bm25s directory (one document per action)
+```
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+import faiss
+
+from embeddings.base import Encoder
+from recommender.index import vector_index
+from recommender.index.chunks import MAX_CHARS, OVERLAP_CHARS, Chunk, chunk_actions
+from recommender.index.lexical import LexicalIndex
+from recommender.records.records import Action, load_actions, record_hash, save_actions
+from recommender.core.storage import atomic_write_lines, pid_alive
+
+FORMAT_VERSION = 1
+# Bump when what is embedded or indexed changes, so old indexes are rebuilt.
+CONTENT_VERSION = "chunks-v1;lexical-v2"
+FIX = "lancez `reco build` pour reconstruire l'index"
+
+
+class IndexInvalid(RuntimeError):
+    """The index is missing, damaged or built for other data/encoders (message in French)."""
+
+
+@dataclass(frozen=True)
+class DenseChannel:
+    encoder_id: str
+    dim: int
+    index: faiss.Index
+
+
+@dataclass(frozen=True)
+class LoadedIndex:
+    manifest: dict
+    actions: tuple[Action, ...]
+    chunks: tuple[Chunk, ...]
+    lexical: LexicalIndex
+    dense: tuple[DenseChannel, ...]
+
+    def action(self, action_id: str) -> Action | None:
+        return self.by_id.get(action_id)
+
+    @property
+    def by_id(self) -> dict[str, Action]:
+        return {a.id: a for a in self.actions}
+
+
+def data_hash(actions: Sequence[Action]) -> str:
+    digest = hashlib.sha256()
+    for value in sorted(record_hash(a) for a in actions):
+        digest.update(value.encode())
+    return digest.hexdigest()
+
+
+def package_version() -> str:
+    try:
+        return metadata.version("centres-sociaux-reco")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+def lexical_document(action: Action) -> str:
+    """One BM25 document per action; repetition weights the fields that say what it is."""
+    head = [action.title] * 3 + list(action.keywords) * 2 + list(action.public)
+    body = [action.summary] * 2 + [
+        action.experience,
+        action.initiative_detail,
+        action.description,
+        action.result_territory,
+        action.result_centre,
+        action.result_inhabitants,
+        action.limits,
+        action.perspectives,
+    ]
+    return "\n".join(part for part in head + body if part)
+
+
+def _write_jsonl(path: Path, rows: Sequence[dict]) -> None:
+    atomic_write_lines(path, (json.dumps(r, ensure_ascii=False) + "\n" for r in rows))
+
+
+def write_index(
+    work: Path,
+    actions: Sequence[Action],
+    chunks: Sequence[Chunk],
+    channels: Sequence[tuple[str, Encoder, object]],
+) -> dict:
+    """Write all index files into `work` (a temporary directory) and return the manifest."""
+    save_actions(work / "actions.jsonl", actions)
+    _write_jsonl(work / "chunks.jsonl", [c.to_dict() for c in chunks])
+    LexicalIndex.build([lexical_document(a) for a in actions]).save(work / "lexical")
+    (work / "dense").mkdir()
+    encoders = []
+    for number, (spec, encoder, faiss_index) in enumerate(channels):
+        name = f"dense/{number}.faiss"
+        vector_index.save(faiss_index, work / name)
+        encoders.append(
+            {
+                "spec": spec,
+                "id": encoder.id,
+                "dim": encoder.dim,
+                "file": name,
+                "faiss_type": vector_index.kind_of(faiss_index).value,
+                "ntotal": int(faiss_index.ntotal),
+            }
+        )
+    manifest = {
+        "format_version": FORMAT_VERSION,
+        "content_version": CONTENT_VERSION,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "package_version": package_version(),
+        "data_sha256": data_hash(actions),
+        "n_actions": len(actions),
+        "n_chunks": len(chunks),
+        "chunking": {"max_chars": MAX_CHARS, "overlap": OVERLAP_CHARS},
+        "encoders": encoders,
+    }
+    (work / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    return manifest
+
+
+def _restore_aside(index_dir: Path) -> None:
+    """Bring back an index left aside by a build killed during its final swap.
+
+    An aside whose build is still running is left alone: the index is missing only for the
+    instant between its two renames, and taking the aside back would make the build fail.
+    """
+    if index_dir.exists():
+        return
+    for aside in sorted(index_dir.parent.glob(f".{index_dir.name}.old-*")):
+        pid = aside.name.removeprefix(f".{index_dir.name}.old-")
+        if pid.isdigit() and pid_alive(int(pid)):
+            continue
+        if (aside / "manifest.json").is_file():
+            aside.rename(index_dir)
+            return
+
+
+def read_manifest(index_dir: Path) -> dict:
+    _restore_aside(index_dir)
+    path = index_dir / "manifest.json"
+    if not path.is_file():
+        raise IndexInvalid(f"aucun index dans « {index_dir} » : {FIX}.")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise IndexInvalid(f"le manifeste de l'index est illisible ({exc}) : {FIX}.") from exc
+    if not isinstance(manifest, dict):
+        raise IndexInvalid(f"le manifeste de l'index n'est pas un objet JSON : {FIX}.")
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise IndexInvalid(
+            f"index au format {manifest.get('format_version')}, attendu {FORMAT_VERSION} : {FIX}."
+        )
+    if manifest.get("content_version") != CONTENT_VERSION:
+        raise IndexInvalid(f"index construit par une autre version du découpage : {FIX}.")
+    encoders = manifest.get("encoders")
+    if not isinstance(encoders, list) or not all(isinstance(e, dict) for e in encoders):
+        raise IndexInvalid(f"le manifeste de l'index ne décrit pas ses encodeurs : {FIX}.")
+    return manifest
+
+
+def check_manifest(
+    manifest: dict, actions: Sequence[Action] | None, encoder_ids: Sequence[str] | None
+) -> None:
+    if actions is not None and manifest.get("data_sha256") != data_hash(actions):
+        raise IndexInvalid(
+            "les données (data/actions.jsonl) ont changé depuis la construction de l'index : "
+            f"{FIX}."
+        )
+    built = [e.get("id") for e in manifest.get("encoders", [])]
+    if encoder_ids is not None and list(encoder_ids) != built:
+        raise IndexInvalid(
+            f"l'index a été construit avec les encodeurs {built}, pas {list(encoder_ids)} : {FIX}."
+        )
+
+
+def load_index(
+    index_dir: Path,
+    actions: Sequence[Action] | None = None,
+    encoder_ids: Sequence[str] | None = None,
+    mmap: bool = False,
+) -> LoadedIndex:
+    """Load and verify an index; any problem becomes `IndexInvalid` with the fix to apply.
+
+    `mmap=True` is for one-shot commands only: a long-running process (the app) must load
+    everything into memory, as a memory-mapped file truncated or rewritten in place under it
+    kills the process (SIGBUS with bm25s arrays), where a copy in memory keeps serving.
+    """
+    manifest = read_manifest(index_dir)
+    check_manifest(manifest, actions, encoder_ids)
+    try:
+        return _load_files(index_dir, manifest, mmap)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, RuntimeError) as exc:
+        raise IndexInvalid(f"un fichier de l'index est endommagé ({exc}) : {FIX}.") from exc
+
+
+def _load_files(index_dir: Path, manifest: dict, mmap: bool) -> LoadedIndex:
+    loaded_actions = tuple(load_actions(index_dir / "actions.jsonl"))
+    with (index_dir / "chunks.jsonl").open(encoding="utf-8") as handle:
+        chunks = tuple(Chunk.from_dict(json.loads(line)) for line in handle if line.strip())
+    if len(loaded_actions) != manifest["n_actions"] or len(chunks) != manifest["n_chunks"]:
+        raise ValueError("nombre d'actions ou de passages différent du manifeste")
+    if data_hash(loaded_actions) != manifest["data_sha256"]:
+        raise ValueError("actions.jsonl de l'index ne correspond pas au manifeste")
+    lexical = LexicalIndex.load(index_dir / "lexical", mmap=mmap)
+    if lexical.n_docs != len(loaded_actions):
+        raise ValueError("index lexical incohérent")
+    dense = []
+    for entry in manifest["encoders"]:
+        faiss_index = vector_index.load(index_dir / entry["file"], mmap=mmap)
+        if faiss_index.ntotal != len(chunks) or faiss_index.d != entry["dim"]:
+            raise ValueError(
+                f"{entry['file']} : {faiss_index.ntotal} vecteurs de dim "
+                f"{faiss_index.d}, attendu {len(chunks)} de dim {entry['dim']}"
+            )
+        dense.append(DenseChannel(entry["id"], entry["dim"], faiss_index))
+    return LoadedIndex(manifest, loaded_actions, chunks, lexical, tuple(dense))
+
+
+def remove_index(index_dir: Path) -> None:
+    shutil.rmtree(index_dir, ignore_errors=True)
+
+
+ProgressFactory = Callable[[int, str], Callable[[int], None]]
+__all__ = ["IndexInvalid", "LoadedIndex", "chunk_actions", "load_index", "write_index"]

@@ -1,0 +1,182 @@
+"""The action record: one action of a social centre, as ingested from an export.
+
+An `Action` is immutable. Its id is derived from its content (not from its position in a
+file), so re-ingesting or adding files never renumbers existing actions.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from recommender.core.storage import atomic_write_lines
+
+# Fields holding lists of short values (closed choices or tags).
+LIST_FIELDS: tuple[str, ...] = ("keywords", "initiative", "territory", "public", "partners")
+
+# Free-text fields, in display order.
+TEXT_FIELDS: tuple[str, ...] = (
+    "title",
+    "structure",
+    "structure_name",
+    "departement",
+    "status",
+    "end_reason",
+    "dimension",
+    "summary",
+    "initiative_detail",
+    "experience",
+    "description",
+    "resources",
+    "people",
+    "result_territory",
+    "result_centre",
+    "result_inhabitants",
+    "limits",
+    "perspectives",
+    "files",
+)
+
+# Fields that identify an action's content (used for the id and for duplicate detection).
+CONTENT_FIELDS: tuple[str, ...] = (
+    "title",
+    "structure",
+    "summary",
+    "experience",
+    "description",
+    "limits",
+    "perspectives",
+)
+
+
+@dataclass(frozen=True)
+class DuplicateRef:
+    """Another occurrence of the same action (exact copy or near-exact variant)."""
+
+    id: str
+    source_file: str
+    source_line: int
+    similarity: float
+
+
+@dataclass(frozen=True)
+class Action:
+    """One action record. Empty fields are empty strings or empty tuples, never None."""
+
+    id: str = ""
+    title: str = ""
+    structure: str = ""
+    structure_name: str = ""
+    departement: str = ""
+    status: str = ""
+    end_reason: str = ""
+    dimension: str = ""
+    keywords: tuple[str, ...] = ()
+    summary: str = ""
+    initiative: tuple[str, ...] = ()
+    initiative_detail: str = ""
+    territory: tuple[str, ...] = ()
+    experience: str = ""
+    public: tuple[str, ...] = ()
+    partners: tuple[str, ...] = ()
+    description: str = ""
+    resources: str = ""
+    people: str = ""
+    result_territory: str = ""
+    result_centre: str = ""
+    result_inhabitants: str = ""
+    limits: str = ""
+    perspectives: str = ""
+    files: str = ""
+    source_file: str = ""
+    source_line: int = 0
+    duplicates: tuple[DuplicateRef, ...] = field(default=())
+
+    def with_id(self) -> Action:
+        """Return a copy whose id is derived from its content."""
+        return replace(self, id=content_id(self))
+
+    @property
+    def is_terminated(self) -> bool:
+        return fold(self.status).startswith("termin")
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        for name in LIST_FIELDS:
+            data[name] = list(data[name])
+        data["duplicates"] = [asdict(d) for d in self.duplicates]
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Action:
+        """Build an action from a JSON-like mapping; unknown keys raise ValueError."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"champ(s) inconnu(s) : {', '.join(unknown)}")
+        values: dict[str, Any] = {}
+        for name, value in data.items():
+            if name in LIST_FIELDS:
+                values[name] = _as_tuple(value)
+            elif name == "duplicates":
+                values[name] = tuple(DuplicateRef(**d) for d in value or ())
+            elif name == "source_line":
+                values[name] = int(value or 0)
+            else:
+                values[name] = "" if value is None else str(value)
+        return cls(**values)
+
+
+def _as_tuple(value: Any) -> tuple[str, ...]:
+    if value is None or value == "":
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    return tuple(str(v) for v in value)
+
+
+def fold(text: str) -> str:
+    """Lower-case, strip accents and collapse white space (for comparisons, not display)."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(stripped.replace("’", "'").split())
+
+
+def content_id(action: Action) -> str:
+    """A short id from the identifying content, stable across files and positions."""
+    parts = [fold(getattr(action, name)) for name in CONTENT_FIELDS]
+    digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()
+    return f"act-{digest[:10]}"
+
+
+def record_hash(action: Action) -> str:
+    """Hash of everything searchable in the record (used to skip unchanged records)."""
+    data = action.to_dict()
+    for name in ("source_file", "source_line", "duplicates"):
+        data.pop(name)
+    blob = json.dumps(data, ensure_ascii=False, sort_keys=True)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def load_actions(path: Path) -> list[Action]:
+    """Read actions from a JSON Lines file written by `save_actions`."""
+    actions = []
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                actions.append(Action.from_dict(json.loads(line)))
+            except (ValueError, TypeError) as exc:
+                raise ValueError(f"{path}:{number} : enregistrement illisible ({exc})") from exc
+    return actions
+
+
+def save_actions(path: Path, actions: Iterable[Action]) -> None:
+    """Write actions as JSON Lines atomically: a failure leaves the old file untouched."""
+    atomic_write_lines(path, (json.dumps(a.to_dict(), ensure_ascii=False) + "\n" for a in actions))
