@@ -29,7 +29,7 @@ from embeddings.e5_source import (
     state_dict,
 )
 from embeddings.e5_tokenizer import build_tokenizer, tokenizer_config
-from recommender.core.storage import atomic_directory
+from embeddings.staging import staged_directory
 
 __all__ = ["RebuildError", "RebuildResult", "build_model", "find_source"]
 
@@ -190,7 +190,7 @@ def build_model(
         return RebuildResult(target, time.perf_counter() - started, _folder_size(target), True)
     say(f"analyse de {source}…")
     parsed = parse(source, data)
-    with atomic_directory(target) as work:
+    with staged_directory(target) as work:
         _write_folder(work, parsed, stamp, say)
     size = _folder_size(target)
     seconds = time.perf_counter() - started
