@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from recommender.answers.synthesis import Group, pistes, vigilance
 from recommender.records.records import Action
 from recommender.search.calibration import MatchLevel
-from recommender.search.need import Need
+from recommender.search.need import Need, clarifying_question
 from recommender.search.passages import Passage
 from recommender.search.search import Hit, SearchResult
 
@@ -111,16 +111,6 @@ class Answer:
     vigilance: tuple[Group, ...]
     pistes: tuple[Group, ...]
     question: str  # clarifying question when nothing is close (else empty)
-
-
-def clarifying_question(need: Need) -> str:
-    missing = []
-    if not need.publics:
-        missing.append("le public concerné (familles, jeunes, seniors…)")
-    if not need.territories:
-        missing.append("le territoire (quartier, commune rurale…)")
-    missing.append("ce que vous voudriez mettre en place ou ce qui manque aujourd'hui")
-    return "Pouvez-vous préciser " + ", ".join(missing) + " ?"
 
 
 def compose(result: SearchResult, need: Need, max_cards: int = 5) -> Answer:

@@ -130,3 +130,14 @@ def understand(text: str, actions: Sequence[Action]) -> Need:
         departements=find_departements(text),
         themes=detect_themes(text, vocabulary),
     )
+
+
+def clarifying_question(need: Need) -> str:
+    """What to ask when nothing is close: the parts of the need it does not say yet."""
+    missing = []
+    if not need.publics:
+        missing.append("le public concerné (familles, jeunes, seniors…)")
+    if not need.territories:
+        missing.append("le territoire (quartier, commune rurale…)")
+    missing.append("ce que vous voudriez mettre en place ou ce qui manque aujourd'hui")
+    return "Pouvez-vous préciser " + ", ".join(missing) + " ?"

@@ -15,7 +15,6 @@ from pathlib import Path
 
 from embeddings import get_encoder
 from embeddings.base import Encoder, TextKind
-from recommender.answers.answer import clarifying_question
 from recommender.core.config import Settings
 from recommender.index.chunks import ChunkField, field_texts
 from recommender.index.directory import IndexInvalid, LoadedIndex, load_index
@@ -23,7 +22,7 @@ from recommender.records.records import Action, load_actions
 from recommender.search.calibration import Calibration
 from recommender.search.filters import NO_FILTERS, Filters
 from recommender.search.glossary import EMPTY, Glossary
-from recommender.search.need import understand
+from recommender.search.need import clarifying_question, understand
 from recommender.search.search import MAX_QUERY_CHARS, Recommender, SearchConfig, SearchResult
 
 CALIBRATION_FILE = "calibration.json"
