@@ -2,7 +2,18 @@
 
 from __future__ import annotations
 
-from recommender.records.privacy import EMAIL_MASK, NAME_MASK, PHONE_MASK, mask_action, mask_text
+import pytest
+
+from recommender.records.privacy import (
+    DEFAULT_NAMES,
+    EMAIL_MASK,
+    NAME_MASK,
+    PHONE_MASK,
+    NamesMissing,
+    first_names,
+    mask_action,
+    mask_text,
+)
 from recommender.records.records import Action
 
 
@@ -40,3 +51,14 @@ def test_mask_action_keeps_structure_and_masks_free_text():
     assert masked.structure == action.structure
     assert "Sophie" not in masked.people and "Karim" not in masked.people
     assert EMAIL_MASK in masked.description
+
+
+def test_first_name_list_ships_with_the_package():
+    assert DEFAULT_NAMES.is_file()
+    assert DEFAULT_NAMES.parent.name == "records"
+    assert {"emilie", "karim"} <= first_names()
+
+
+def test_missing_first_name_list_fails_loudly(tmp_path):
+    with pytest.raises(NamesMissing, match="prénoms"):
+        first_names(tmp_path / "absent.txt")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 from functools import lru_cache
+from importlib import resources
 from pathlib import Path
 
 from recommender.records.records import TEXT_FIELDS, Action, fold
@@ -18,16 +19,27 @@ PHONE = re.compile(r"(?<!\d)(?:\+33\s?|0033\s?|0)[1-9](?:[\s.-]?\d{2}){4}(?!\d)"
 EMAIL_MASK = "[e-mail masqué]"
 PHONE_MASK = "[téléphone masqué]"
 NAME_MASK = "[prénom]"
-DEFAULT_NAMES = Path(__file__).resolve().parents[2] / "data" / "prenoms.txt"
+# Package data (pyproject.toml), installed with the code: masking never depends on the
+# working directory, and a missing list is an installation error, never a silent no-op.
+DEFAULT_NAMES = Path(str(resources.files("recommender.records").joinpath("prenoms.txt")))
 # Fields that never hold personal data (structure names may contain « Pierre » legitimately).
 _KEEP = {"structure", "structure_name", "departement", "status", "dimension"}
 
 
+class NamesMissing(RuntimeError):
+    """The first-name list cannot be read: masking would silently let names through."""
+
+
 @lru_cache(maxsize=4)
 def first_names(path: Path = DEFAULT_NAMES) -> frozenset[str]:
-    if not path.is_file():
-        return frozenset()
-    lines = path.read_text(encoding="utf-8").splitlines()
+    """The first names to mask (folded); a missing or unreadable list raises `NamesMissing`."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise NamesMissing(
+            f"liste des prénoms illisible ({path}) : le masquage des données personnelles "
+            "est impossible, réinstallez le paquet."
+        ) from exc
     return frozenset(fold(line) for line in lines if line.strip() and not line.startswith("#"))
 
 
