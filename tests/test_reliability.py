@@ -13,8 +13,10 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from typer.testing import CliRunner
 
 from embeddings.fake import FakeEncoder
+from recommender.cli.main import app as cli_app
 from recommender.index.build import build_index
 from recommender.index.directory import load_index
 from recommender.records.export import ExportError, parse_export
@@ -84,6 +86,10 @@ def test_malformed_export_never_touches_actions_file(tmp_path):
     before = good.read_bytes()
     with pytest.raises(IngestFailed):
         ingest_paths([raw])
+    # `reco ingest` is what writes the actions file: run it on the same input, aimed at it.
+    result = CliRunner().invoke(cli_app, ["ingest", str(raw), "-o", str(good)])
+    assert result.exit_code != 0
+    assert "rien n'a été écrit" in result.output
     time.sleep(0.01)
     assert good.read_bytes() == before
 
