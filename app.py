@@ -18,13 +18,13 @@ import gradio as gr
 
 from embeddings import get_encoder
 from embeddings.standin import with_stand_in
-from recommender.answers.answer import md
 from recommender.answers.conversation import Conversation
 from recommender.answers.feedback import FeedbackStore, feedback_path
 from recommender.answers.projection import (
     SIDE_FACETS,
 )
 from recommender.core.config import Settings
+from recommender.core.text import md
 from recommender.search.service import Engine
 from ui.access import AccessError, login_for
 from ui.chat import chat_tab, side_values

@@ -40,8 +40,8 @@ from bench.loadtest_checks import (
 )
 from bench.loadtest_report import Run
 from bench.loadtest_sessions import Limits, Server, replay, run_sessions, serve, warm_up
-from recommender.answers.answer import md
 from recommender.core.config import Settings
+from recommender.core.text import md
 from recommender.records.records import load_actions
 from recommender.search.need import understand
 from recommender.search.service import prepare_query

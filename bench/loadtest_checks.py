@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from recommender.answers.answer import md
+from recommender.core.text import md
 
 QUERIES = Path(__file__).resolve().parent.parent / "data" / "eval" / "queries.json"
 FOLLOW_UPS = (

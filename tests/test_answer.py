@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from embeddings.fake import FakeEncoder
-from recommender.answers.answer import answer_markdown, compose, md, result_to_dict
+from recommender.answers.answer import answer_markdown, compose, result_to_dict
 from recommender.core.config import Settings
+from recommender.core.text import md
 from recommender.index.build import build_index
 from recommender.records.records import load_actions, save_actions
 from recommender.search.need import understand

@@ -11,7 +11,6 @@ from typing import Any
 
 import gradio as gr
 
-from recommender.answers.answer import md
 from recommender.answers.conversation import (
     Conversation,
     conversation_markdown,
@@ -26,6 +25,7 @@ from recommender.answers.projection import (
     chosen_values,
     facet_choices,
 )
+from recommender.core.text import md
 from recommender.search.filters import Facet
 from ui.common import (
     EXAMPLES,

@@ -13,12 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from embeddings import EncoderUnavailable
-from recommender.answers.answer import md
 from recommender.answers.projection import (
     MapPoint,
     action_map,
 )
 from recommender.core.fingerprint import Fingerprint, fingerprint
+from recommender.core.text import md
 from recommender.index.directory import FIX, IndexInvalid
 from recommender.search.service import Engine, QueryError
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import gradio as gr
 
-from recommender.answers.answer import md
+from recommender.core.text import md
 from recommender.search.service import QueryError
 from ui.common import (
     FORMATS,

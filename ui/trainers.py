@@ -9,6 +9,7 @@ import gradio as gr
 import pandas as pd
 
 from recommender.answers.answer import Card, card_markdown
+from recommender.answers.masking import mask_result
 from recommender.answers.projection import (
     ALL,
     SIDE_FACETS,
@@ -19,7 +20,6 @@ from recommender.answers.projection import (
     legend_html,
     map_colours,
     map_rows,
-    mask_result,
     record_markdown,
     table_rows,
 )

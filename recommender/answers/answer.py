@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import html
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from recommender.answers.synthesis import Group, pistes, vigilance
+from recommender.core.text import highlight, md, shorten
 from recommender.records.records import Action
 from recommender.search.calibration import MatchLevel
 from recommender.search.need import Need, clarifying_question
@@ -85,6 +84,7 @@ def result_to_text(result: SearchResult) -> str:
 # ---- chat answer --------------------------------------------------------------------------
 
 SUMMARY_CHARS = 420
+POINT_CHARS = 240
 
 
 @dataclass(frozen=True)
@@ -129,26 +129,8 @@ def compose(result: SearchResult, need: Need, max_cards: int = 5) -> Answer:
     )
 
 
-_MD_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+!|>~-])")
-
-
-def md(text: str) -> str:
-    """Escape text for Markdown *and* HTML: record or user text can never become markup."""
-    return _MD_SPECIAL.sub(r"\\\1", html.escape(text or "", quote=False))
-
-
 def _marked_md(passage: Passage) -> str:
-    out, last = [], 0
-    for start, end in passage.spans:
-        out += [md(passage.text[last:start]), "**", md(passage.text[start:end]), "**"]
-        last = end
-    out.append(md(passage.text[last:]))
-    return "".join(out).replace("\n", " ")
-
-
-def _shorten(text: str, size: int = SUMMARY_CHARS) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= size else text[:size].rsplit(" ", 1)[0] + " …"
+    return highlight(passage.text, passage.spans, "**", "**", md).replace("\n", " ")
 
 
 def _block(text: str) -> str:
@@ -165,7 +147,7 @@ def card_markdown(card: Card) -> str:
         f"> Pourquoi : ({md(hit.passage.chunk.field.label)}) {_marked_md(hit.passage)}",
     ]
     if a.summary:
-        lines.append(f"**Résumé** : {md(_shorten(a.summary))}")
+        lines.append(f"**Résumé** : {md(shorten(a.summary, SUMMARY_CHARS))}")
     lines += [
         f"**Limites** :  \n{_block(a.limits)}",
         f"**Perspectives** :  \n{_block(a.perspectives)}",
@@ -185,7 +167,7 @@ def groups_markdown(title: str, groups: Sequence[Group]) -> str:
         lines += ["", f"**{md(group.theme)}**", ""]  # blank lines: not part of a list item
         for point in group.points:
             refs = ", ".join(str(s) for s in point.sources)
-            lines.append(f"- {md(_shorten(point.text, 240))} *(fiche {refs})*")
+            lines.append(f"- {md(shorten(point.text, POINT_CHARS))} *(fiche {refs})*")
     return "\n".join(lines)
 
 

@@ -10,9 +10,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from recommender.answers.answer import Answer, Card, answer_markdown, compose, md
-from recommender.answers.projection import mask_result, record_markdown
+from recommender.answers.answer import Answer, Card, answer_markdown, compose
+from recommender.answers.masking import mask_result
+from recommender.answers.projection import record_markdown
 from recommender.answers.synthesis import pistes, vigilance
+from recommender.core.text import md
 from recommender.records.departements import find_departements
 from recommender.records.privacy import mask_text
 from recommender.records.records import Action, fold

@@ -7,20 +7,17 @@ dense channel of the index with FAISS `reconstruct_n`.
 from __future__ import annotations
 
 import html
-import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import faiss
 import numpy as np
 
-from recommender.answers.answer import md
+from recommender.core.text import md
 from recommender.index.directory import LoadedIndex
 from recommender.records.privacy import mask_action, mask_text
 from recommender.records.records import LIST_FIELDS, TEXT_FIELDS, Action, fold
 from recommender.search.filters import Facet, Filters, facet_counts
-from recommender.search.passages import Passage
-from recommender.search.search import Hit, SearchResult
 
 ALL = "(tous)"  # dropdown value meaning « no filter on this facet »
 SIDE_FACETS = (Facet.DEPARTEMENT, Facet.DIMENSION, Facet.PUBLIC, Facet.STATUS)
@@ -73,30 +70,6 @@ def action_map(loaded: LoadedIndex) -> list[MapPoint]:
         MapPoint(a, round(float(x), 4), round(float(y), 4))
         for a, (x, y) in zip(loaded.actions, xy, strict=True)
     ]
-
-
-# ---- personal data -------------------------------------------------------------------------
-
-_WORD = re.compile(r"[^\W_]+")
-
-
-def _mask_passage(passage: Passage) -> Passage:
-    text = mask_text(passage.text)
-    chunk = replace(passage.chunk, text=mask_text(passage.chunk.text))
-    if text == passage.text:
-        return replace(passage, chunk=chunk)
-    terms = set(passage.terms)
-    spans = tuple(m.span() for m in _WORD.finditer(text) if m.group().lower() in terms)
-    return replace(passage, chunk=chunk, text=text, spans=spans)
-
-
-def mask_hit(hit: Hit) -> Hit:
-    return replace(hit, action=mask_action(hit.action), passage=_mask_passage(hit.passage))
-
-
-def mask_result(result: SearchResult) -> SearchResult:
-    """The result with e-mails, phone numbers and first names masked in every hit."""
-    return replace(result, hits=tuple(mask_hit(h) for h in result.hits))
 
 
 # ---- full records --------------------------------------------------------------------------

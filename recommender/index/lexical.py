@@ -15,9 +15,10 @@ import numpy as np
 import Stemmer
 from bm25s.stopwords import STOPWORDS_FRENCH
 
+from recommender.core.text import WORD
+
 # Elided articles and pronouns glued to the next word: l'enfant -> enfant.
 _ELISION = re.compile(r"\b(?:l|d|qu|j|n|s|c|m|t|jusqu|lorsqu|puisqu)['’`´]", re.IGNORECASE)
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
 # Words too common in this corpus to discriminate between actions.
 _DOMAIN_STOPWORDS = {"centre", "social", "sociaux", "action", "actions", "etc"}
 _BM25_PARAMS = {"k1": 1.2, "b": 0.75, "method": "lucene"}
@@ -42,7 +43,7 @@ def _stem(word: str) -> str:
 
 def words(text: str) -> list[str]:
     """Lower-cased words with elisions split off (accents kept, for display matching)."""
-    return _WORD.findall(_ELISION.sub(" ", text.casefold()))
+    return WORD.findall(_ELISION.sub(" ", text.casefold()))
 
 
 @lru_cache(maxsize=500_000)

@@ -9,11 +9,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from recommender.core.decoding import decode_text, guess_delimiter, truncated_line
 from recommender.records.duplicates import DuplicateGroup, find_duplicates
 from recommender.records.export import ExportError, parse_export
 from recommender.records.records import LIST_FIELDS, Action
@@ -38,29 +38,13 @@ class IngestReport:
 
 
 def decode_bytes(data: bytes, source: str) -> str:
-    """Decode an export's bytes, tolerant of the encodings and line endings seen in the wild."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        text = data.decode("utf-16")
-    else:
-        text = _decode_8bit(data.removeprefix(b"\xef\xbb\xbf"), source)
-    text = text.replace("\r\n", "\n").replace("\r", "\n").lstrip("\ufeff")
-    return unicodedata.normalize("NFC", text)
-
-
-def _decode_8bit(data: bytes, source: str) -> str:
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        cut_in_char = exc.reason == "unexpected end of data" and exc.start >= len(data) - 3
-        if cut_in_char and not data[: exc.start].isascii():
-            line = data[: exc.start].count(b"\n") + 1
-            raise ExportError(
-                source, line, "fichier tronqué au milieu d'un caractère (copie incomplète ?)"
-            ) from exc
-    try:
-        return data.decode("cp1252")
-    except UnicodeDecodeError:
-        return data.decode("latin-1")
+    """Decode an export's bytes (`core.decoding`); a copy cut inside a character is refused."""
+    line = truncated_line(data)
+    if line is not None:
+        raise ExportError(
+            source, line, "fichier tronqué au milieu d'un caractère (copie incomplète ?)"
+        )
+    return decode_text(data)
 
 
 def read_file(path: Path) -> list[Action]:
@@ -97,11 +81,7 @@ def parse_jsonl(text: str, source: str) -> list[Action]:
 def parse_csv(text: str, source: str) -> list[Action]:
     if not text.strip():
         raise ExportError(source, 1, "le fichier est vide")
-    # Field names hold no delimiter, so the header line tells which one is used (csv.Sniffer
-    # gives up on small `;` files with quoted multi-line cells, then `,` was assumed).
-    header = text.lstrip("\n").split("\n", 1)[0]
-    delimiter = max(",;\t", key=header.count)
-    reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
+    reader = csv.DictReader(io.StringIO(text), delimiter=guess_delimiter(text))
     if "title" not in (reader.fieldnames or []):
         raise ExportError(
             source, 1, f"colonne « title » introuvable (colonnes lues : {reader.fieldnames})"

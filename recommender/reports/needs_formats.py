@@ -15,6 +15,8 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from recommender.core.decoding import UTF16_BOMS, decode_text, guess_delimiter
+
 MAX_NEEDS = 5000
 # Reading stops early on files far beyond the limit (a 10 MB file can hold 5 million lines:
 # 30 s and 2.5 GB of memory before this cap), and on spreadsheets that inflate when unzipped.
@@ -34,7 +36,6 @@ _SIGNATURES = (
     (b"\xff\xd8\xff", "une image JPEG"),
     (b"GIF8", "une image GIF"),
 )
-_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")  # Excel's « Texte Unicode » export
 _BINARY_BYTES = frozenset([*range(0, 9), *range(14, 26), *range(27, 32), 127])  # not \x1a
 
 
@@ -60,20 +61,9 @@ def read_table(path: Path) -> Table:
     return _read_csv(path)
 
 
-def _decode(data: bytes) -> str:
-    """UTF-8 (with or without BOM), UTF-16 with its BOM, else Windows-1252 (Excel's « CSV »
-    on French Windows)."""
-    if data.startswith(_UTF16_BOMS):
-        return data.decode("utf-16", errors="replace")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
-
-
 def _binary_kind(data: bytes) -> str | None:
     """What a file is when it is not text (image, PDF, archive…), else None."""
-    if data.startswith(_UTF16_BOMS):
+    if data.startswith(UTF16_BOMS):
         return None
     for signature, kind in _SIGNATURES:
         if data.startswith(signature):
@@ -96,7 +86,7 @@ def _read_bytes(path: Path) -> str:
             f"{path.name} n'est pas un fichier texte : il ressemble à {kind}. "
             f"Enregistrez les besoins en {SUPPORTED_TEXT}."
         )
-    return _decode(data)
+    return decode_text(data)
 
 
 def _capped(
@@ -152,9 +142,7 @@ def _table(header: Sequence[object], body: Iterable[tuple[int, Sequence[object]]
 
 def _read_csv(path: Path) -> Table:
     text = _read_bytes(path)
-    first = text.split("\n", 1)[0]
-    delimiter = max((";", ",", "\t"), key=first.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=guess_delimiter(text))
 
     def numbered() -> Iterator[tuple[int, Sequence[object]]]:
         line = 1

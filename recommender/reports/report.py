@@ -7,18 +7,16 @@ Personal data in the records is masked unless the caller says otherwise.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
-from recommender.answers.answer import Answer, Card, answer_markdown, compose, md
-from recommender.answers.synthesis import Group, Point
+from recommender.answers.answer import Answer, answer_markdown, compose
+from recommender.answers.masking import Masker
 from recommender.core.storage import atomic_write_bytes
-from recommender.records.privacy import mask_action, mask_text
-from recommender.records.records import Action
+from recommender.core.text import md
 from recommender.reports.needs_file import NeedRow, NeedsFile, ReportError, SkippedRow, read_needs
 from recommender.reports.report_html import conversation_document, report_html
 from recommender.reports.report_tables import (
@@ -30,8 +28,6 @@ from recommender.reports.report_tables import (
 )
 from recommender.search.filters import NO_FILTERS, Filters
 from recommender.search.need import understand
-from recommender.search.passages import Passage
-from recommender.search.search import Hit, SearchResult
 from recommender.search.service import Engine, QueryError, prepare_query
 
 __all__ = [
@@ -184,58 +180,6 @@ def _shared_notes(items: list[ReportItem]) -> tuple[list[ReportItem], tuple[str,
         answer = replace(item.answer, result=replace(result, notes=kept))
         trimmed.append(replace(item, answer=answer))
     return trimmed, common
-
-
-# ---- masking ------------------------------------------------------------------------------
-
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
-
-
-class Masker:
-    """Masks personal data in results; each action is masked once per report."""
-
-    def __init__(self) -> None:
-        self._actions: dict[str, Action] = {}
-
-    def action(self, action: Action) -> Action:
-        if action.id not in self._actions:
-            self._actions[action.id] = mask_action(action)
-        return self._actions[action.id]
-
-    def hit(self, hit: Hit) -> Hit:
-        return replace(hit, action=self.action(hit.action), passage=mask_passage(hit.passage))
-
-    def result(self, result: SearchResult) -> SearchResult:
-        return replace(result, hits=tuple(self.hit(h) for h in result.hits))
-
-    def answer(self, answer: Answer) -> Answer:
-        return replace(
-            answer,
-            result=self.result(answer.result),
-            cards=tuple(Card(c.number, self.hit(c.hit)) for c in answer.cards),
-            vigilance=_mask_groups(answer.vigilance),
-            pistes=_mask_groups(answer.pistes),
-        )
-
-
-def mask_passage(passage: Passage) -> Passage:
-    """Mask the passage and find its highlighted words again (offsets moved)."""
-    text = mask_text(passage.text)
-    if text == passage.text:
-        return passage
-    terms = set(passage.terms)
-    spans = tuple(
-        m.span() for m in _WORD.finditer(text) if len(m.group()) > 2 and m.group().lower() in terms
-    )
-    found = tuple(t for t in passage.terms if t in text.lower())
-    chunk = replace(passage.chunk, text=mask_text(passage.chunk.text))
-    return Passage(chunk, text, spans, found)
-
-
-def _mask_groups(groups: Sequence[Group]) -> tuple[Group, ...]:
-    return tuple(
-        Group(g.theme, tuple(Point(mask_text(p.text), p.sources) for p in g.points)) for g in groups
-    )
 
 
 # ---- outputs ------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 
 from recommender.answers.answer import NOT_PROVIDED, Answer, Card
 from recommender.answers.synthesis import Group
+from recommender.core.text import highlight, shorten
 from recommender.reports.report_tables import NO_MATCH, ReportDoc, ReportItem
 from recommender.search.calibration import MatchLevel
 from recommender.search.passages import Passage
@@ -111,12 +112,7 @@ def level_badge(level: MatchLevel | None) -> str:
 
 def marked(passage: Passage) -> str:
     """The passage with the words of the need highlighted (escaped piece by piece)."""
-    out, last = [], 0
-    for start, end in passage.spans:
-        out += [esc(passage.text[last:start]), "<mark>", esc(passage.text[start:end]), "</mark>"]
-        last = end
-    out.append(esc(passage.text[last:]))
-    return " ".join("".join(out).split())
+    return " ".join(highlight(passage.text, passage.spans, "<mark>", "</mark>", esc).split())
 
 
 def _block(label: str, text: str) -> str:
@@ -144,7 +140,7 @@ def card_html(card: Card) -> str:
         f"<em>({esc(hit.passage.chunk.field.label)})</em> {marked(hit.passage)}</div>",
     ]
     if a.summary.strip():
-        parts.append(_block("Résumé", _shorten(a.summary, CARD_SUMMARY_CHARS)))
+        parts.append(_block("Résumé", shorten(a.summary, CARD_SUMMARY_CHARS, keep_lines=True)))
     parts += [_block("Limites", a.limits), _block("Perspectives", a.perspectives)]
     if people:
         parts.append(f'<p class="meta">{" · ".join(people)}</p>')
@@ -193,12 +189,6 @@ def answer_html(answer: Answer) -> str:
 # ---- batch report -------------------------------------------------------------------------
 
 
-def _shorten(text: str, size: int) -> str:
-    """At most `size` characters, cut between words (line breaks kept)."""
-    text = text.strip()
-    return text if len(text) <= size else text[:size].rsplit(" ", 1)[0].rstrip() + " …"
-
-
 def _summary_table(doc: ReportDoc) -> str:
     extras = doc.extra_columns[:2]  # more columns stay in each need's section
     head = "".join(f"<th>{esc(heading(c))}</th>" for c in ("N°", "Besoin", *extras))
@@ -209,7 +199,7 @@ def _summary_table(doc: ReportDoc) -> str:
     for item in doc.items:
         cells = [
             f'<td><a href="#besoin-{item.number}">{item.number}</a></td>',
-            f"<td>{esc(_shorten(item.row.text, SUMMARY_NEED_CHARS))}</td>",
+            f"<td>{esc(shorten(item.row.text, SUMMARY_NEED_CHARS, keep_lines=True))}</td>",
             *(f"<td>{esc(item.row.value(c))}</td>" for c in extras),
         ]
         matches = [

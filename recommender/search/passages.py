@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from recommender.core.text import WORD, highlight
 from recommender.index.chunks import Chunk
-from recommender.index.lexical import analyze, token, words
+from recommender.index.lexical import analyze, token
 
 PASSAGE_CHARS = 420
-_WORD_SPAN = re.compile(r"[^\W_]+", re.UNICODE)
 
 
 @dataclass(frozen=True)
@@ -22,12 +21,7 @@ class Passage:
 
     def marked(self, before: str = "«", after: str = "»") -> str:
         """The passage with matched words wrapped (plain text; callers escape for HTML)."""
-        out, last = [], 0
-        for start, end in self.spans:
-            out += [self.text[last:start], before, self.text[start:end], after]
-            last = end
-        out.append(self.text[last:])
-        return "".join(out)
+        return highlight(self.text, self.spans, before, after)
 
 
 def query_stems(*texts: str) -> frozenset[str]:
@@ -42,7 +36,7 @@ def _excerpt(text: str, stems: frozenset[str], size: int) -> str:
     """A window of `size` chars around the densest run of matched words."""
     if len(text) <= size:
         return text
-    positions = [m.start() for m in _WORD_SPAN.finditer(text) if _stem_of(m.group()) in stems]
+    positions = [m.start() for m in WORD.finditer(text) if _stem_of(m.group()) in stems]
     if not positions:
         return text[:size].rsplit(" ", 1)[0] + " …"
     best = max(positions, key=lambda p: sum(1 for q in positions if p <= q < p + size))
@@ -56,7 +50,7 @@ def _excerpt(text: str, stems: frozenset[str], size: int) -> str:
 def make_passage(chunk: Chunk, stems: frozenset[str], size: int = PASSAGE_CHARS) -> Passage:
     text = _excerpt(chunk.text, stems, size)
     spans, terms = [], []
-    for match in _WORD_SPAN.finditer(text):
+    for match in WORD.finditer(text):
         if len(match.group()) > 2 and _stem_of(match.group()) in stems:
             spans.append(match.span())
             terms.append(match.group())
@@ -75,7 +69,3 @@ def best_chunk(
         return dense_scores[i] + 0.02 * len(chunk_stems[i] & stems)
 
     return chunks[max(range(len(chunks)), key=score)]
-
-
-def surface_words(texts: Iterable[str]) -> set[str]:
-    return {w for text in texts for w in words(text)}
