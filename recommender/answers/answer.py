@@ -1,11 +1,14 @@
-"""Turn search results into what people and machines read (JSON, plain text)."""
+"""Answers: the cards worth showing and the synthesis across them, and their JSON, plain
+text and Markdown forms. Each card's content is a `CardView`, computed once per hit."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 from recommender.answers.synthesis import Group, pistes, vigilance
+from recommender.answers.view import NO_MATCH_SAID, NOT_PROVIDED, CardView
 from recommender.core.text import highlight, md, shorten
 from recommender.records.records import Action
 from recommender.search.calibration import MatchLevel
@@ -13,31 +16,9 @@ from recommender.search.need import Need, clarifying_question
 from recommender.search.passages import Passage
 from recommender.search.search import Hit, SearchResult
 
-NOT_PROVIDED = "non renseigné"
-
 
 def hit_to_dict(hit: Hit) -> dict[str, object]:
-    action = hit.action
-    return {
-        "id": action.id,
-        "title": action.title,
-        "structure": action.structure_name or action.structure,
-        "departement": action.departement,
-        "status": action.status,
-        "end_reason": action.end_reason,
-        "score": hit.score,
-        "probability": hit.probability,
-        "match_level": hit.level.value,
-        "field": hit.passage.chunk.field.label,
-        "passage": hit.passage.text,
-        "matched_terms": list(hit.passage.terms),
-        "summary": action.summary,
-        "limits": action.limits or NOT_PROVIDED,
-        "perspectives": action.perspectives or NOT_PROVIDED,
-        "public": list(action.public),
-        "partners": list(action.partners),
-        "keywords": list(action.keywords),
-    }
+    return CardView.of(hit).to_dict()
 
 
 def result_to_dict(result: SearchResult) -> dict[str, object]:
@@ -61,22 +42,22 @@ def result_to_text(result: SearchResult) -> str:
     lines = [f"Besoin : {result.query}"]
     lines += [f"Note : {n}" for n in (*result.notes, *result.expansion.notes())]
     if result.no_match:
-        lines.append("Aucune action vraiment proche n'a été trouvée.")
+        lines.append(NO_MATCH_SAID)
         if result.nearest_themes:
             lines.append("Thèmes les plus voisins : " + ", ".join(result.nearest_themes))
         if result.suggestion:
             lines.append(result.suggestion)
     for rank, hit in enumerate(result.hits, start=1):
-        a = hit.action
+        v = CardView.of(hit, rank)
         lines += [
             "",
-            f"{rank}. {a.title} — {hit.level.value}",
-            f"   {a.structure_name or a.structure} ({a.departement or '?'}) · {a.status or '?'}",
-            f"   Pourquoi ({hit.passage.chunk.field.label}) : {hit.passage.marked()}",
+            f"{rank}. {v.title} — {v.level.value}",
+            f"   {v.structure} ({v.departement or '?'}) · {v.status or '?'}",
+            f"   Pourquoi ({v.field}) : {v.passage.marked()}",
             "   Limites :",
-            _indent(a.limits or NOT_PROVIDED),
+            _indent(v.limits or NOT_PROVIDED),
             "   Perspectives :",
-            _indent(a.perspectives or NOT_PROVIDED),
+            _indent(v.perspectives or NOT_PROVIDED),
         ]
     return "\n".join(lines)
 
@@ -96,11 +77,14 @@ class Card:
     def action(self) -> Action:
         return self.hit.action
 
+    @cached_property
+    def view(self) -> CardView:
+        """What the card says, computed on first use and kept (every renderer reads it)."""
+        return CardView.of(self.hit, self.number)
+
     @property
     def status_line(self) -> str:
-        a = self.action
-        status = a.status or "statut non renseigné"
-        return f"{status} ({a.end_reason.strip()})" if a.is_terminated and a.end_reason else status
+        return self.view.status_line
 
 
 @dataclass(frozen=True)
@@ -139,23 +123,21 @@ def _block(text: str) -> str:
 
 
 def card_markdown(card: Card) -> str:
-    a, hit = card.action, card.hit
+    v = card.view
     lines = [
-        f"### {card.number}. {md(a.title)}",
-        f"**{md(a.structure_name or a.structure)}** — {md(a.departement or '?')} · "
-        f"{md(card.status_line)} · *{hit.level.value}*",
-        f"> Pourquoi : ({md(hit.passage.chunk.field.label)}) {_marked_md(hit.passage)}",
+        f"### {v.number}. {md(v.title)}",
+        f"**{md(v.structure)}** — {md(v.departement or '?')} · "
+        f"{md(v.status_line)} · *{v.level.value}*",
+        f"> Pourquoi : ({md(v.field)}) {_marked_md(v.passage)}",
     ]
-    if a.summary:
-        lines.append(f"**Résumé** : {md(shorten(a.summary, SUMMARY_CHARS))}")
+    if v.summary:
+        lines.append(f"**Résumé** : {md(shorten(v.summary, SUMMARY_CHARS))}")
     lines += [
-        f"**Limites** :  \n{_block(a.limits)}",
-        f"**Perspectives** :  \n{_block(a.perspectives)}",
+        f"**Limites** :  \n{_block(v.limits)}",
+        f"**Perspectives** :  \n{_block(v.perspectives)}",
     ]
-    people = [f"Public : {md(', '.join(a.public))}" if a.public else ""]
-    people.append(f"Partenaires : {md(', '.join(a.partners))}" if a.partners else "")
-    if any(people):
-        lines.append(" · ".join(p for p in people if p))
+    if v.people():
+        lines.append(" · ".join(md(p) for p in v.people()))
     return "\n\n".join(lines)
 
 
@@ -182,7 +164,7 @@ def answer_markdown(answer: Answer) -> str:
     if not answer.cards:
         themes = ", ".join(answer.result.nearest_themes) or "aucun"
         parts += [
-            "**Je n'ai trouvé aucune action vraiment proche de ce besoin.**",
+            f"**{NO_MATCH_SAID}**",
             f"Thèmes les plus voisins dans la base : {md(themes)}.",
             md(answer.question),
         ]

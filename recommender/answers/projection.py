@@ -149,7 +149,7 @@ def action_label(action: Action, mask: bool = True) -> str:
     """« Titre — Structure (Département) » for dropdowns."""
     title = mask_text(action.title) if mask else action.title
     where = f" ({action.departement})" if action.departement else ""
-    return f"{title} — {action.structure_name or action.structure}{where}"
+    return f"{title} — {action.structure_label}{where}"
 
 
 def table_rows(actions: Sequence[Action], mask: bool = True) -> list[list[str]]:
@@ -157,7 +157,7 @@ def table_rows(actions: Sequence[Action], mask: bool = True) -> list[list[str]]:
     return [
         [
             mask_text(a.title) if mask else a.title,
-            a.structure_name or a.structure,
+            a.structure_label,
             a.departement,
             a.dimension,
             a.status,
@@ -175,7 +175,7 @@ def map_rows(points: Sequence[MapPoint], mask: bool = True) -> list[list[object]
             p.y,
             p.action.dimension or "non renseignée",
             mask_text(p.action.title) if mask else p.action.title,
-            p.action.structure_name or p.action.structure,
+            p.action.structure_label,
             p.action.departement,
         ]
         for p in points

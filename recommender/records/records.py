@@ -102,6 +102,11 @@ class Action:
         return replace(self, id=content_id(self))
 
     @property
+    def structure_label(self) -> str:
+        """The structure's name as shown to people, else its label in the export."""
+        return self.structure_name or self.structure
+
+    @property
     def is_terminated(self) -> bool:
         return fold(self.status).startswith("termin")
 

@@ -56,7 +56,7 @@ def _neighbour_rows(r: CorpusReport) -> list[list[object]]:
     """One row per action: identity, theme, copies, then its neighbours and scores."""
     rows: list[list[object]] = []
     for i, a in enumerate(r.actions):
-        cells: list[object] = [a.id, a.title, a.structure_name or a.structure, a.departement]
+        cells: list[object] = [a.id, a.title, a.structure_label, a.departement]
         cells += [a.dimension, r.theme_of[i], len(a.duplicates)]
         rows.append(
             cells + [x for j, score in r.neighbours[i] for x in (r.actions[j].title, score)]
@@ -77,7 +77,7 @@ def _intro(r: CorpusReport) -> list[str]:
 
 def write_html(r: CorpusReport, out: Path) -> None:
     neighbours = [
-        (f"{a.title} — {a.structure_name or a.structure} ({a.departement or '?'})", r.theme_of[i],
+        (f"{a.title} — {a.structure_label} ({a.departement or '?'})", r.theme_of[i],
          [f"{r.actions[j].title} ({fr_number(score)})" for j, score in r.neighbours[i]])
         for i, a in enumerate(r.actions)
     ]  # fmt: skip

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from recommender.answers.answer import Answer, answer_markdown, compose
 from recommender.answers.masking import Masker
+from recommender.answers.view import NO_MATCH
 from recommender.core.storage import atomic_write_bytes
 from recommender.core.text import md
 from recommender.reports.needs_file import NeedRow, NeedsFile, ReportError, SkippedRow, read_needs
@@ -203,7 +204,7 @@ def report_markdown(doc: ReportDoc) -> str:
             f"{md(c.action.title)} (*{c.hit.level.value}*)" for c in item.answer.cards
         )
         text = md(" ".join(item.row.text.split()))
-        lines.append(f"| {item.number} | {text} | {best or '*aucune action proche*'} |")
+        lines.append(f"| {item.number} | {text} | {best or f'*{NO_MATCH}*'} |")
     for item in doc.items:
         extras = [f"{md(c)} : {md(item.row.value(c))}" for c in doc.extra_columns]
         lines += ["", f"## Besoin {item.number} (ligne {item.row.line})", ""]

@@ -9,10 +9,11 @@ from __future__ import annotations
 import html
 from collections.abc import Iterable, Sequence
 
-from recommender.answers.answer import NOT_PROVIDED, Answer, Card
+from recommender.answers.answer import Answer, Card
 from recommender.answers.synthesis import Group
+from recommender.answers.view import NO_MATCH, NO_MATCH_WRITTEN, NOT_PROVIDED
 from recommender.core.text import highlight, shorten
-from recommender.reports.report_tables import NO_MATCH, ReportDoc, ReportItem
+from recommender.reports.report_tables import ReportDoc, ReportItem
 from recommender.search.calibration import MatchLevel
 from recommender.search.passages import Passage
 
@@ -125,25 +126,21 @@ def _block(label: str, text: str) -> str:
 
 
 def card_html(card: Card) -> str:
-    a, hit = card.action, card.hit
-    people = []
-    if a.public:
-        people.append(f"Public : {esc(', '.join(a.public))}")
-    if a.partners:
-        people.append(f"Partenaires : {esc(', '.join(a.partners))}")
+    v = card.view
+    dimension = f" · {esc(v.dimension)}" if v.dimension else ""
     parts = [
         '<article class="card">',
-        f"<h3>{card.number}. {esc(a.title)} {level_badge(hit.level)}</h3>",
-        f'<p class="meta">{esc(a.structure_name or a.structure)} — {esc(a.departement or "?")}'
-        f" · {esc(card.status_line)}{' · ' + esc(a.dimension) if a.dimension else ''}</p>",
+        f"<h3>{v.number}. {esc(v.title)} {level_badge(v.level)}</h3>",
+        f'<p class="meta">{esc(v.structure)} — {esc(v.departement or "?")}'
+        f" · {esc(v.status_line)}{dimension}</p>",
         f'<div class="why"><span class="label">Pourquoi cette action ?</span> '
-        f"<em>({esc(hit.passage.chunk.field.label)})</em> {marked(hit.passage)}</div>",
+        f"<em>({esc(v.field)})</em> {marked(v.passage)}</div>",
     ]
-    if a.summary.strip():
-        parts.append(_block("Résumé", shorten(a.summary, CARD_SUMMARY_CHARS, keep_lines=True)))
-    parts += [_block("Limites", a.limits), _block("Perspectives", a.perspectives)]
-    if people:
-        parts.append(f'<p class="meta">{" · ".join(people)}</p>')
+    if v.summary.strip():
+        parts.append(_block("Résumé", shorten(v.summary, CARD_SUMMARY_CHARS, keep_lines=True)))
+    parts += [_block("Limites", v.limits), _block("Perspectives", v.perspectives)]
+    if v.people():
+        parts.append(f'<p class="meta">{" · ".join(esc(p) for p in v.people())}</p>')
     parts.append("</article>")
     return "\n".join(parts)
 
@@ -171,8 +168,7 @@ def answer_html(answer: Answer) -> str:
     if not answer.cards:
         themes = ", ".join(answer.result.nearest_themes) or "aucun"
         parts.append(
-            '<div class="nomatch"><p><strong>Aucune action proche de ce besoin n\'a été trouvée '
-            "dans la base.</strong></p>"
+            f'<div class="nomatch"><p><strong>{esc(NO_MATCH_WRITTEN)}</strong></p>'
             f"<p>Thèmes les plus voisins : {esc(themes)}.</p><p>{esc(answer.question)}</p></div>"
         )
         return "\n".join(parts)

@@ -13,7 +13,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from recommender.answers.answer import NOT_PROVIDED, Answer, Card
+from recommender.answers.answer import Answer, Card
+from recommender.answers.view import NO_MATCH, NOT_PROVIDED
 from recommender.core.storage import atomic_write_bytes
 from recommender.records.records import Action
 from recommender.reports.needs_file import NeedRow, ReportError, SkippedRow
@@ -21,7 +22,6 @@ from recommender.reports.needs_file import NeedRow, ReportError, SkippedRow
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 XLSX_MAX_CHARS = 32_000  # Excel's cell limit is 32,767 characters
 _ILLEGAL_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
-NO_MATCH = "aucune action proche"
 
 
 @dataclass(frozen=True)
@@ -91,19 +91,19 @@ def summary_header(doc: ReportDoc) -> list[str]:
 
 
 def _card_cells(card: Card) -> list[object]:
-    a, hit = card.action, card.hit
+    v = card.view
     return [
-        card.number,
-        hit.level.value,
-        a.title,
-        a.structure_name or a.structure,
-        a.departement,
-        card.status_line,
-        hit.passage.chunk.field.label,
-        " ".join(hit.passage.text.split()),
-        a.limits or NOT_PROVIDED,
-        a.perspectives or NOT_PROVIDED,
-        a.id,
+        v.number,
+        v.level.value,
+        v.title,
+        v.structure,
+        v.departement,
+        v.status_line,
+        v.field,
+        " ".join(v.passage.text.split()),
+        v.limits or NOT_PROVIDED,
+        v.perspectives or NOT_PROVIDED,
+        v.id,
     ]
 
 
@@ -172,7 +172,7 @@ def action_header() -> list[str]:
 def action_row(action: Action, needs: Sequence[int]) -> list[object]:
     cells: list[object] = []
     for name, _ in ACTION_FIELDS:
-        value = getattr(action, name) or (action.structure if name == "structure_name" else "")
+        value = action.structure_label if name == "structure_name" else getattr(action, name)
         cells.append(", ".join(value) if isinstance(value, tuple) else value)
     return [*cells, ", ".join(str(n) for n in needs)]
 
