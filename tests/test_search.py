@@ -299,3 +299,15 @@ def test_prepare_query_removes_invisible_characters_inside_words():
     assert prepared.text == "jardin partagé quartier ados"
     with pytest.raises(QueryError):
         prepare_query("\u200b\u200e\ufeff")
+
+
+def test_corrupt_calibration_is_logged_then_ignored(tmp_path, caplog):
+    import logging
+
+    from recommender.search.service import _load_calibration
+
+    path = tmp_path / "calibration.json"
+    path.write_text("{pas du json", encoding="utf-8")
+    with caplog.at_level(logging.WARNING, logger="reco"):
+        assert _load_calibration(path) is None
+    assert "calibration ignorée" in caplog.text and str(path) in caplog.text

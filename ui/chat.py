@@ -26,6 +26,7 @@ from recommender.answers.projection import (
     facet_choices,
 )
 from recommender.core.text import md
+from recommender.reports.report import conversation_html
 from recommender.search.filters import Facet
 from ui.common import (
     EXAMPLES,
@@ -137,16 +138,12 @@ def _rate(store: FeedbackStore, useful: bool, comment: str, state: Conversation 
 
 
 def _download(state: Conversation | None) -> tuple[Any, str]:
-    """The conversation's answers as Markdown, plus HTML when the report module offers it."""
+    """The conversation's answers as Markdown and as a self-contained HTML page."""
     if not state or not state.turns:
         return None, "Rien à télécharger pour l'instant : décrivez d'abord un besoin."
     folder = Path(tempfile.mkdtemp(prefix="reco-conversation-"))
     files = [folder / "conversation.md"]
     files[0].write_text(conversation_markdown(state), encoding="utf-8")
-    try:
-        from recommender.reports.report import conversation_html
-    except ImportError:
-        return [str(p) for p in files], "Résultats prêts (Markdown)."
     try:
         html = conversation_html(list(state.answers))
     except Exception:

@@ -11,6 +11,7 @@ from typing import Any
 import gradio as gr
 
 from recommender.core.text import md
+from recommender.reports.report import ReportError, read_needs, run_report
 from recommender.search.service import QueryError
 from ui.common import (
     FORMATS,
@@ -34,10 +35,6 @@ def _report(
     top: float,
     progress: gr.Progress = gr.Progress(),  # noqa: B008 (Gradio's way to ask for a progress bar)
 ) -> tuple[Any, str]:
-    try:
-        from recommender.reports.report import ReportError, read_needs, run_report
-    except ImportError:
-        return None, "Les rapports ne sont pas encore disponibles."
     if not path:
         return None, "Choisissez d'abord un fichier de besoins (.csv, .xlsx, .txt ou .jsonl)."
     source = Path(path)  # Gradio's own temporary copy of the upload: never a path we build
@@ -68,9 +65,9 @@ def _report(
     except Exception:
         log.exception("report failed")
         return None, UNEXPECTED
-    skipped = getattr(stats, "n_skipped", 0)
+    skipped = stats.n_skipped
     note = f", {skipped} ligne(s) ignorée(s) (voir le rapport)" if skipped else ""
-    done = f"Rapport prêt : {getattr(stats, 'n_needs', '?')} besoin(s) traité(s){note}."
+    done = f"Rapport prêt : {stats.n_needs} besoin(s) traité(s){note}."
     return str(out), with_notice(served.notice, done)
 
 

@@ -154,6 +154,13 @@ def _restore_aside(index_dir: Path) -> None:
             return
 
 
+def _is_encoder_entry(entry: object) -> bool:
+    if not isinstance(entry, dict):
+        return False
+    types = {"id": str, "file": str, "dim": int}
+    return all(isinstance(entry.get(key), kind) for key, kind in types.items())
+
+
 def read_manifest(index_dir: Path) -> dict:
     _restore_aside(index_dir)
     path = index_dir / "manifest.json"
@@ -172,8 +179,11 @@ def read_manifest(index_dir: Path) -> dict:
     if manifest.get("content_version") != CONTENT_VERSION:
         raise IndexInvalid(f"index construit par une autre version du découpage : {FIX}.")
     encoders = manifest.get("encoders")
-    if not isinstance(encoders, list) or not all(isinstance(e, dict) for e in encoders):
+    if not isinstance(encoders, list) or not all(_is_encoder_entry(e) for e in encoders):
         raise IndexInvalid(f"le manifeste de l'index ne décrit pas ses encodeurs : {FIX}.")
+    counts = (manifest.get("n_actions"), manifest.get("n_chunks"))
+    if not all(isinstance(n, int) for n in counts):
+        raise IndexInvalid(f"le manifeste de l'index ne donne pas ses effectifs : {FIX}.")
     return manifest
 
 
@@ -208,14 +218,25 @@ def load_index(
     check_manifest(manifest, actions, encoder_ids)
     try:
         return _load_files(index_dir, manifest, mmap)
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, RuntimeError) as exc:
+    except (OSError, ValueError, KeyError, RuntimeError) as exc:
         raise IndexInvalid(f"un fichier de l'index est endommagé ({exc}) : {FIX}.") from exc
+
+
+def _read_chunk(line: str) -> Chunk:
+    """One line of chunks.jsonl; a damaged line raises ValueError (never a bare TypeError)."""
+    data = json.loads(line)
+    if not isinstance(data, dict):
+        raise ValueError("chunks.jsonl : une ligne n'est pas un objet JSON")
+    try:
+        return Chunk.from_dict(data)
+    except TypeError as exc:  # a value of the wrong type in the file (None, a list…)
+        raise ValueError(f"chunks.jsonl : passage mal formé ({exc})") from exc
 
 
 def _load_files(index_dir: Path, manifest: dict, mmap: bool) -> LoadedIndex:
     loaded_actions = tuple(load_actions(index_dir / "actions.jsonl"))
     with (index_dir / "chunks.jsonl").open(encoding="utf-8") as handle:
-        chunks = tuple(Chunk.from_dict(json.loads(line)) for line in handle if line.strip())
+        chunks = tuple(_read_chunk(line) for line in handle if line.strip())
     if len(loaded_actions) != manifest["n_actions"] or len(chunks) != manifest["n_chunks"]:
         raise ValueError("nombre d'actions ou de passages différent du manifeste")
     if data_hash(loaded_actions) != manifest["data_sha256"]:

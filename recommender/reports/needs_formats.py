@@ -161,18 +161,17 @@ def _read_csv(path: Path) -> Table:
 
 def _read_xlsx(path: Path) -> Table:
     _check_unzipped_size(path)
-    try:
-        rows = _xlsx_rows(path)
-    except ReportError:
-        raise
-    except Exception as exc:  # openpyxl, zipfile and XML parsers: a damaged or fake workbook
-        raise ReportError(
-            f"{path.name} n'est pas un classeur Excel lisible ({type(exc).__name__}) : "
-            "enregistrez-le au format .xlsx ou en CSV."
-        ) from exc
+    rows = _xlsx_rows(path)
     if not rows:
         raise ReportError(f"la première feuille de {path.name} est vide.")
     return _table(rows[0][1], rows[1:])
+
+
+def _unreadable(path: Path, exc: Exception) -> ReportError:
+    return ReportError(
+        f"{path.name} n'est pas un classeur Excel lisible ({type(exc).__name__}) : "
+        "enregistrez-le au format .xlsx ou en CSV."
+    )
 
 
 def _check_unzipped_size(path: Path) -> None:
@@ -193,14 +192,30 @@ def _check_unzipped_size(path: Path) -> None:
 def _xlsx_rows(path: Path) -> list[tuple[int, Sequence[object]]]:
     from openpyxl import load_workbook
 
-    book = load_workbook(path, read_only=True, data_only=True)
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl, zipfile and XML parsers: a damaged or fake workbook
+        raise _unreadable(path, exc) from exc
     try:
         if not book.worksheets:
             raise ReportError(f"{path.name} ne contient aucune feuille de calcul.")
-        cells = enumerate(book.worksheets[0].iter_rows(values_only=True), start=1)
+        cells = enumerate(_parsed(path, book.worksheets[0].iter_rows(values_only=True)), start=1)
         return list(_capped(cells, path.name))
     finally:
         book.close()
+
+
+def _parsed(path: Path, rows: Iterator[tuple[object, ...]]) -> Iterator[tuple[object, ...]]:
+    """The sheet's rows; only the parser's own work (read-only mode parses lazily, row by
+    row) is guarded: an error there means a damaged sheet, not a bug of ours."""
+    while True:
+        try:
+            row = next(rows)
+        except StopIteration:
+            return
+        except Exception as exc:  # XML parser on a damaged sheet
+            raise _unreadable(path, exc) from exc
+        yield row
 
 
 def _read_jsonl(path: Path) -> Table:

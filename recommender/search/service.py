@@ -6,6 +6,7 @@ Faces (CLI, app, reports) call `Engine.search` / `Engine.similar`; user mistakes
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 import unicodedata
@@ -29,6 +30,8 @@ CALIBRATION_FILE = "calibration.json"
 # Encoders are cached per process (embeddings.get_encoder) and their C/NumPy engines are not
 # re-entrant: engines sharing them (the app's old and reloaded engine) share this lock.
 _SEARCH_LOCK = threading.Lock()
+
+log = logging.getLogger("reco")
 
 
 class QueryError(ValueError):
@@ -169,5 +172,7 @@ def _load_calibration(path: Path) -> Calibration | None:
         return None
     try:
         return Calibration.load(path)
-    except (OSError, ValueError, TypeError, KeyError):
-        return None  # levels fall back to defaults until `reco calibrate` runs again
+    except (OSError, ValueError, TypeError, KeyError) as exc:  # unreadable, or another format
+        # Levels fall back to defaults until `reco calibrate` runs again: say so in the log.
+        log.warning("calibration ignorée (%s illisible : %r) : niveaux par défaut", path, exc)
+        return None
