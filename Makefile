@@ -48,11 +48,13 @@ run: index
 test: lint
 	$(BIN)/python -m pytest -q
 
-# Style, then the walls between stages (pyproject.toml [tool.importlinter]).
+# Style, the walls between stages (pyproject.toml [tool.importlinter]), then types (mypy on
+# recommender/ and embeddings/, [tool.mypy]).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 format: $(STAMP)
 	$(BIN)/ruff format .

@@ -23,7 +23,9 @@ class Encoder(Protocol):
     """One method: `encode`. `id` changes whenever the model or its settings change."""
 
     id: str
-    dim: int
+
+    @property
+    def dim(self) -> int: ...
 
     def encode(self, texts: Sequence[str], kind: TextKind) -> np.ndarray:
         """Return an array of shape (len(texts), dim), float32, rows of unit length."""

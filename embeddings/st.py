@@ -12,6 +12,7 @@ import json
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -85,7 +86,7 @@ class SentenceTransformerEncoder:
         self._device = device
         self._threads = threads
         self.query_threads = query_threads
-        self._model = None
+        self._model: Any = None  # a SentenceTransformer once loaded (torch imported late)
         self._load_lock = threading.Lock()  # the app loads in the background while serving
         self._dim = 0
         local = Path(model)

@@ -71,10 +71,6 @@ class Masker:
         )
 
 
-def mask_hit(hit: Hit) -> Hit:
-    return Masker().hit(hit)
-
-
 def mask_result(result: SearchResult) -> SearchResult:
     """The result with e-mails, phone numbers and first names masked in every hit."""
     return Masker().result(result)

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -87,7 +86,7 @@ def ingest(
         typer.echo(_ingest_summary(report, output))
 
 
-def _settings(**overrides: object) -> Settings:
+def _settings(**overrides: Any) -> Settings:
     settings = Settings.from_env()
     values = {k: v for k, v in overrides.items() if v is not None}
     return replace(settings, **values)
@@ -299,4 +298,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 # Chosen from the evaluation (docs/EVALUATION.md): see the retrieval issue.
 DEFAULT_ENCODERS: tuple[str, ...] = ("e5-st",)
@@ -32,9 +33,10 @@ class Settings:
             "RECO_MODELS": "models_dir",
             "RECO_GLOSSARY": "glossary_path",
         }
-        for variable, name in paths.items():
-            if env.get(variable):
-                settings = replace(settings, **{name: Path(env[variable])})
+        chosen: dict[str, Any] = {
+            name: Path(env[variable]) for variable, name in paths.items() if env.get(variable)
+        }
+        settings = replace(settings, **chosen)
         if env.get("RECO_ENCODERS"):
             specs = tuple(s.strip() for s in env["RECO_ENCODERS"].split(",") if s.strip())
             settings = replace(settings, encoders=specs)

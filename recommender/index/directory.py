@@ -20,12 +20,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
+from typing import cast
 
 import faiss
 
 from embeddings.base import Encoder
 from recommender.index import vector_index
 from recommender.index.chunks import MAX_CHARS, OVERLAP_CHARS, Chunk, chunk_actions
+from recommender.index.manifest import EncoderEntry, Manifest
 from recommender.index.lexical import LexicalIndex
 from recommender.records.records import Action, load_actions, record_hash, save_actions
 from recommender.core.storage import atomic_write_lines, pid_alive
@@ -49,7 +51,7 @@ class DenseChannel:
 
 @dataclass(frozen=True)
 class LoadedIndex:
-    manifest: dict
+    manifest: Manifest
     actions: tuple[Action, ...]
     chunks: tuple[Chunk, ...]
     lexical: LexicalIndex
@@ -101,14 +103,14 @@ def write_index(
     work: Path,
     actions: Sequence[Action],
     chunks: Sequence[Chunk],
-    channels: Sequence[tuple[str, Encoder, object]],
-) -> dict:
+    channels: Sequence[tuple[str, Encoder, faiss.Index]],
+) -> Manifest:
     """Write all index files into `work` (a temporary directory) and return the manifest."""
     save_actions(work / "actions.jsonl", actions)
     _write_jsonl(work / "chunks.jsonl", [c.to_dict() for c in chunks])
     LexicalIndex.build([lexical_document(a) for a in actions]).save(work / "lexical")
     (work / "dense").mkdir()
-    encoders = []
+    encoders: list[EncoderEntry] = []
     for number, (spec, encoder, faiss_index) in enumerate(channels):
         name = f"dense/{number}.faiss"
         vector_index.save(faiss_index, work / name)
@@ -122,7 +124,7 @@ def write_index(
                 "ntotal": int(faiss_index.ntotal),
             }
         )
-    manifest = {
+    manifest: Manifest = {
         "format_version": FORMAT_VERSION,
         "content_version": CONTENT_VERSION,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -161,7 +163,7 @@ def _is_encoder_entry(entry: object) -> bool:
     return all(isinstance(entry.get(key), kind) for key, kind in types.items())
 
 
-def read_manifest(index_dir: Path) -> dict:
+def read_manifest(index_dir: Path) -> Manifest:
     _restore_aside(index_dir)
     path = index_dir / "manifest.json"
     if not path.is_file():
@@ -184,11 +186,11 @@ def read_manifest(index_dir: Path) -> dict:
     counts = (manifest.get("n_actions"), manifest.get("n_chunks"))
     if not all(isinstance(n, int) for n in counts):
         raise IndexInvalid(f"le manifeste de l'index ne donne pas ses effectifs : {FIX}.")
-    return manifest
+    return cast(Manifest, manifest)
 
 
 def check_manifest(
-    manifest: dict, actions: Sequence[Action] | None, encoder_ids: Sequence[str] | None
+    manifest: Manifest, actions: Sequence[Action] | None, encoder_ids: Sequence[str] | None
 ) -> None:
     if actions is not None and manifest.get("data_sha256") != data_hash(actions):
         raise IndexInvalid(
@@ -233,7 +235,7 @@ def _read_chunk(line: str) -> Chunk:
         raise ValueError(f"chunks.jsonl : passage mal formé ({exc})") from exc
 
 
-def _load_files(index_dir: Path, manifest: dict, mmap: bool) -> LoadedIndex:
+def _load_files(index_dir: Path, manifest: Manifest, mmap: bool) -> LoadedIndex:
     loaded_actions = tuple(load_actions(index_dir / "actions.jsonl"))
     with (index_dir / "chunks.jsonl").open(encoding="utf-8") as handle:
         chunks = tuple(_read_chunk(line) for line in handle if line.strip())
@@ -254,10 +256,6 @@ def _load_files(index_dir: Path, manifest: dict, mmap: bool) -> LoadedIndex:
             )
         dense.append(DenseChannel(entry["id"], entry["dim"], faiss_index))
     return LoadedIndex(manifest, loaded_actions, chunks, lexical, tuple(dense))
-
-
-def remove_index(index_dir: Path) -> None:
-    shutil.rmtree(index_dir, ignore_errors=True)
 
 
 ProgressFactory = Callable[[int, str], Callable[[int], None]]

@@ -61,7 +61,7 @@ def find_departements(text: str) -> tuple[str, ...]:
         if pattern.search(folded) and not any(key in fold(f) for f in found):
             found.setdefault(name, None)
     for number in re.findall(r"(?:departement|dans le|le|du)\s+(\d{2,3}|2a|2b)\b", folded):
-        name = DEPARTEMENTS.get(number.upper())
-        if name:
-            found.setdefault(name, None)
+        named = DEPARTEMENTS.get(number.upper())
+        if named:
+            found.setdefault(named, None)
     return tuple(found)

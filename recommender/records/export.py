@@ -54,8 +54,8 @@ SECTION_HEADERS = (
 # Sub-headings the export prints inside a list field; they are not values.
 SUB_HEADINGS = ("Partenaires d'action:",)
 SINGLE_VALUED = ("structure", "status", "dimension")
-LIST_VALUED = ("structure", "status", "dimension", "keywords", "initiative", "territory")
-LIST_VALUED += ("public", "partners")
+LIST_VALUED: tuple[str, ...] = ("structure", "status", "dimension", "keywords", "initiative")
+LIST_VALUED += ("territory", "public", "partners")
 
 
 class ExportError(ValueError):

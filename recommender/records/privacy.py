@@ -11,6 +11,7 @@ from dataclasses import replace
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from recommender.records.records import TEXT_FIELDS, Action, fold
 
@@ -71,7 +72,7 @@ def mask_text(text: str, names: frozenset[str] | None = None) -> str:
 def mask_action(action: Action) -> Action:
     """A copy of the action with personal data masked in every free-text field."""
     names = first_names()
-    changes = {
+    changes: dict[str, Any] = {
         name: mask_text(getattr(action, name), names) for name in TEXT_FIELDS if name not in _KEEP
     }
     changes["partners"] = tuple(mask_text(p, names) for p in action.partners)

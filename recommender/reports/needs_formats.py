@@ -250,5 +250,5 @@ def _cell_text(value: object) -> str:
     if isinstance(value, list | tuple):
         return ", ".join(_cell_text(v) for v in value)
     if hasattr(value, "isoformat"):
-        return value.isoformat()  # type: ignore[no-any-return]
+        return str(value.isoformat())
     return str(value)

@@ -107,7 +107,8 @@ def evaluate(queries: Sequence[LabelledQuery], ranker: Ranker) -> Scores:
     n = len(rows) or 1
     means = [sum(col) / n for col in zip(*rows, strict=True)] if rows else [0.0] * 4
     accuracy = correct_no_match / len(queries) if queries else None
-    return Scores(len(graded), *means, accuracy)
+    ndcg5, ndcg10, recall5, mrr = means
+    return Scores(len(graded), ndcg5, ndcg10, recall5, mrr, accuracy)
 
 
 def labelled_hits(

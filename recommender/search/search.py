@@ -22,7 +22,6 @@ from recommender.search.glossary import EMPTY, Expansion, Glossary
 from recommender.search.passages import Passage, best_chunk, make_passage, query_stems
 
 MAX_QUERY_CHARS = 2000
-MIN_QUERY_WORDS_NOTE = "Décrivez le besoin en quelques mots (public, lieu, ce qui manque)."
 
 
 class Fusion(StrEnum):
@@ -246,7 +245,7 @@ class Recommender:
     def _mmr(self, order: list[int], ev: _Evidence, top: int) -> list[int]:
         """Maximal marginal relevance on the actions' keyword/stem overlap."""
         lam = self.config.mmr_lambda or 1.0
-        pool, chosen = order[: top * 4], []
+        pool, chosen = order[: top * 4], list[int]()
         relevance = ev.fused / (ev.fused.max() or 1.0)
         while pool and len(chosen) < top:
 

@@ -241,7 +241,8 @@ def _load_model(base: Path) -> SentenceTransformer:
         ) from exc
     # The word embeddings (a 250 000-word vocabulary) stay as they are: the records use a
     # tiny part of it, and the optimiser would otherwise carry most of the parameters.
-    model[0].auto_model.get_input_embeddings().requires_grad_(False)
+    transformer: Any = model[0]  # sentence-transformers' Transformer module
+    transformer.auto_model.get_input_embeddings().requires_grad_(False)
     return model
 
 
