@@ -11,14 +11,13 @@ import numpy as np
 import pytest
 
 from recommender.records.records import Action, load_actions
-from recommender.training.adapt import (
+from recommender.training.adapt import AdaptError, adapt_model
+from recommender.training.pairs import (
     ALL_KINDS,
     MAX_QUERY_CHARS,
     MIN_TITLE_CHARS,
-    AdaptError,
     Pair,
     PairKind,
-    adapt_model,
     build_pairs,
     clean,
     excerpt,

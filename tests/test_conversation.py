@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from bench.fake_index import build_fake_index
-from recommender.answers.conversation import Conversation, Kind, interpret, reply
+from recommender.answers.conversation import Conversation, reply
+from recommender.answers.intents import Kind, interpret
 from recommender.core.config import Settings
 from recommender.search.filters import Facet
 from recommender.search.service import Engine

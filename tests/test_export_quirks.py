@@ -11,13 +11,13 @@ from dataclasses import replace
 import pytest
 
 from recommender.records.export import (
-    ExportError,
     Line,
     find_record_starts,
     label_of,
     parse_export,
     split_lines,
 )
+from recommender.records.export_format import ExportError
 from recommender.records.ingest import decode_bytes
 from recommender.records.records import Action
 from tests.export_render import HEADER, render_export, render_layout1, render_layout2

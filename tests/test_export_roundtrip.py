@@ -18,7 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from recommender.records.export import HEADER, LABELS, SECTION_HEADERS, SUB_HEADINGS, parse_export
+from recommender.records.export import parse_export
+from recommender.records.export_format import HEADER, LABELS, SECTION_HEADERS, SUB_HEADINGS
 from recommender.records.ingest import decode_bytes, ingest_paths, read_file
 from recommender.records.records import LIST_FIELDS, TEXT_FIELDS, Action, fold
 from tests.export_render import (

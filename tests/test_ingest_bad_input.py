@@ -16,7 +16,8 @@ import pytest
 from typer.testing import CliRunner
 
 from recommender.cli.main import app
-from recommender.records.export import ExportError, parse_export
+from recommender.records.export import parse_export
+from recommender.records.export_format import ExportError
 from recommender.records.ingest import IngestFailed, ingest_paths, read_file
 
 SEED_002 = "002_efe8baf3eec87100.txt"  # layout 2

@@ -14,7 +14,8 @@ import pytest
 from typer.testing import CliRunner
 
 from recommender.cli.main import app
-from recommender.records.export import LABELS, SECTION_HEADERS, parse_export
+from recommender.records.export import parse_export
+from recommender.records.export_format import LABELS, SECTION_HEADERS
 from recommender.records.ingest import IngestReport, decode_bytes, ingest_paths, read_file
 from recommender.records.records import LIST_FIELDS, TEXT_FIELDS, Action, fold, load_actions
 

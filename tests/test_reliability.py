@@ -19,7 +19,8 @@ from embeddings.fake import FakeEncoder
 from recommender.cli.main import app as cli_app
 from recommender.index.build import build_index
 from recommender.index.directory import load_index
-from recommender.records.export import ExportError, parse_export
+from recommender.records.export import parse_export
+from recommender.records.export_format import ExportError
 from recommender.records.ingest import IngestFailed, ingest_paths
 from recommender.records.records import load_actions
 from recommender.search.service import prepare_query

@@ -13,7 +13,7 @@ from embeddings import DEFAULT_ST_FOLDER
 from recommender.cli import commands
 from recommender.core.config import Settings
 from recommender.index.vector_index import IndexKind
-from recommender.records.export import ExportError
+from recommender.records.export_format import ExportError
 from recommender.records.ingest import IngestFailed, IngestReport, ingest_paths
 from recommender.records.records import save_actions
 from recommender.search.filters import Filters

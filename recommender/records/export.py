@@ -14,70 +14,25 @@ import difflib
 import re
 from dataclasses import dataclass, replace
 
+from recommender.records.export_format import (
+    HEADER,
+    LABELS,
+    LIST_VALUED,
+    SECTION_HEADERS,
+    SINGLE_VALUED,
+    SUB_HEADINGS,
+    ExportError,
+    norm_label,
+)
 from recommender.records.records import Action, fold
 
-HEADER = "Les actions des centres sociaux"
-
-# Export label -> field name. Keys are compared after `_norm` (apostrophes, spaces).
-LABELS: dict[str, str] = {
-    "Structure organisatrice": "structure",
-    "Fichier(s) associé(s)": "files",
-    "Statut de l'action": "status",
-    "Raisons pour lesquelles l'action est terminée": "end_reason",
-    "Dimension": "dimension",
-    "Mots clés associés à l'action": "keywords",
-    "Résumé": "summary",
-    "Qui est à l'initiative de l'action ?": "initiative",
-    "Précision ( si autre )": "initiative_detail",
-    "Territoire concerné": "territory",
-    "Description de l'expérience, ses objectifs, ses acteurs et ses différentes phases.": (
-        "experience"
-    ),
-    "Public": "public",
-    "Avec qui cette action a-t-elle été menée ?": "partners",
-    "Description générale": "description",
-    "Ressources financières mobilisées pour cette action": "resources",
-    "Nombre de personnes mobilisés pour cette action": "people",
-    "Résultat sur le territoire": "result_territory",
-    "Résultat pour le centre social": "result_centre",
-    "Résultat pour les habitants": "result_inhabitants",
-    "Suite de l'action : Limites": "limits",
-    "Suite de l'action : Perspectives": "perspectives",
-}
-SECTION_HEADERS = (
-    "DESCRIPTION DE L'ACTION",
-    "RAISON D'ETRE DE L' ACTION",
-    "METHODOLOGIE DE L' ACTION",
-    "AUTO-EVALUATION DE L'ACTION",
-    "FICHIERS ASSOCIES",
-)
-# Sub-headings the export prints inside a list field; they are not values.
-SUB_HEADINGS = ("Partenaires d'action:",)
-SINGLE_VALUED = ("structure", "status", "dimension")
-LIST_VALUED: tuple[str, ...] = ("structure", "status", "dimension", "keywords", "initiative")
-LIST_VALUED += ("territory", "public", "partners")
-
-
-class ExportError(ValueError):
-    """A problem in an export file, located by file and line, worded for users."""
-
-    def __init__(self, source: str, line: int, message: str) -> None:
-        super().__init__(f"{source}, ligne {line} : {message}")
-        self.source = source
-        self.line = line
-
-
-def _norm(text: str) -> str:
-    return " ".join(text.replace("’", "'").split())
-
-
-_LABEL_BY_NORM = {_norm(label): name for label, name in LABELS.items()}
-_SECTION_NORMS = {_norm(h) for h in SECTION_HEADERS}
-_SUB_NORMS = {_norm(h) for h in SUB_HEADINGS}
+_LABEL_BY_NORM = {norm_label(label): name for label, name in LABELS.items()}
+_SECTION_NORMS = {norm_label(h) for h in SECTION_HEADERS}
+_SUB_NORMS = {norm_label(h) for h in SUB_HEADINGS}
 # Multi-word labels can be glued to the end of the previous line (`…usagers,- Structure …`).
 _GLUED = re.compile(
     r"^(?P<before>.*\S)\s*- (?P<label>"
-    + "|".join(re.escape(_norm(k)) for k in LABELS if " " in k)
+    + "|".join(re.escape(norm_label(k)) for k in LABELS if " " in k)
     + r")\s*$"
 )
 _LAYOUT2_TITLE = re.compile(r'^Actions "(?P<title>.*)"\s*$')
@@ -94,7 +49,7 @@ def split_lines(text: str) -> list[Line]:
     lines: list[Line] = []
     for number, raw in enumerate(text.split("\n"), start=1):
         raw = raw.rstrip()
-        match = _GLUED.match(_norm(raw)) if "- " in raw else None
+        match = _GLUED.match(norm_label(raw)) if "- " in raw else None
         if match and not raw.startswith("- "):
             cut = raw.rfind("- ")
             lines.append(Line(number, raw[:cut].rstrip()))
@@ -108,11 +63,11 @@ def label_of(text: str) -> str | None:
     """The field name if `text` is a label line (`- Label`), else None."""
     if not text.startswith("- "):
         return None
-    return _LABEL_BY_NORM.get(_norm(text[2:]))
+    return _LABEL_BY_NORM.get(norm_label(text[2:]))
 
 
 def _is_structural(text: str) -> bool:
-    norm = _norm(text)
+    norm = norm_label(text)
     return label_of(text) is not None or norm in _SECTION_NORMS
 
 
@@ -135,7 +90,7 @@ def _suspect_label(text: str) -> str | None:
     """A known label that `- text` nearly spells (a typo or renamed label), if any."""
     if not text.startswith("- "):
         return None
-    norm = _norm(text[2:])
+    norm = norm_label(text[2:])
     close = difflib.get_close_matches(norm, list(_LABEL_BY_NORM), n=1, cutoff=0.86)
     return close[0] if close and close[0] != norm else None
 
@@ -160,7 +115,7 @@ class _Builder:
 
     def _add_item(self, name: str, line: Line) -> None:
         text = line.text.strip()
-        if not text or text == "-" or _norm(text) in _SUB_NORMS:
+        if not text or text == "-" or norm_label(text) in _SUB_NORMS:
             return
         if not text.startswith("- "):
             raise ExportError(
@@ -225,7 +180,7 @@ def _parse_record(
             current = name
             builder.seen.append(name)
             continue
-        if _norm(line.text) in _SECTION_NORMS:
+        if norm_label(line.text) in _SECTION_NORMS:
             continue
         suspect = _suspect_label(line.text)
         if suspect is not None:
@@ -271,7 +226,7 @@ def parse_export(text: str, source: str) -> list[Action]:
 
 def _check_preamble(lines: list[Line], source: str) -> None:
     for line in lines:
-        if line.text.strip() and _norm(line.text) != HEADER:
+        if line.text.strip() and norm_label(line.text) != HEADER:
             raise ExportError(
                 source, line.number, f"texte avant la première action : {line.text!r}"
             )
@@ -295,7 +250,7 @@ def _check_complete(source: str, last_line: int, action: Action, seen: list[str]
 
 # Format lines that may follow the last label (`Perspectives`): a file ending in the first
 # letters of one was cut there. Cuts in earlier labels are caught by `_check_complete`.
-_CLOSING_LINES = ("Actions", _norm("FICHIERS ASSOCIES"), _norm("- Fichier(s) associé(s)"))
+_CLOSING_LINES = ("Actions", norm_label("FICHIERS ASSOCIES"), norm_label("- Fichier(s) associé(s)"))
 
 
 def _opens_record(text: str) -> bool:
@@ -304,7 +259,7 @@ def _opens_record(text: str) -> bool:
 
 
 def _is_cut_closing_line(text: str) -> bool:
-    norm = _norm(text)
+    norm = norm_label(text)
     letters = sum(c.isalpha() for c in norm)
     return letters >= 3 and any(f.startswith(norm) and f != norm for f in _CLOSING_LINES)
 

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from recommender.core.decoding import decode_text, guess_delimiter, truncated_line
 from recommender.records.duplicates import DuplicateGroup, find_duplicates
-from recommender.records.export import ExportError, parse_export
+from recommender.records.export import parse_export
+from recommender.records.export_format import ExportError
 from recommender.records.records import LIST_FIELDS, Action
 
 SUPPORTED_SUFFIXES = (".txt", ".jsonl", ".csv")

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import html
 from collections.abc import Iterable, Sequence
+from functools import cache
+from importlib import resources
 
 from recommender.answers.answer import Answer, Card
 from recommender.answers.synthesis import Group
@@ -26,64 +28,11 @@ LEVEL_CLASS = {
 SUMMARY_NEED_CHARS = 220
 CARD_SUMMARY_CHARS = 700  # the full text is in the XLSX « Actions citées » sheet
 
-CSS = """
-:root { --ink:#1f2933; --soft:#52606d; --line:#d9e2ec; --accent:#2f5d62; --bg:#f7f9fb; }
-* { box-sizing: border-box; }
-body { font-family: "DejaVu Sans", Arial, Helvetica, sans-serif; color: var(--ink);
-  margin: 0 auto; max-width: 1100px; padding: 24px 28px; line-height: 1.45; font-size: 15px; }
-h1 { color: var(--accent); font-size: 1.7em; margin: 0 0 .3em; }
-h2 { color: var(--accent); font-size: 1.35em; margin: 0 0 .4em; }
-h3 { font-size: 1.1em; margin: 0 0 .3em; }
-h4 { font-size: 1em; margin: .9em 0 .3em; color: var(--accent); }
-.meta { color: var(--soft); margin: .1em 0; }
-.intro { background: var(--bg); border: 1px solid var(--line); border-radius: 6px;
-  padding: 10px 16px; margin: 12px 0 20px; }
-.intro p { margin: .25em 0; }
-table.summary { border-collapse: collapse; width: 100%; font-size: .92em; margin-bottom: 24px; }
-table.summary th, table.summary td { border: 1px solid var(--line); padding: 6px 8px;
-  vertical-align: top; text-align: left; }
-table.summary th { background: var(--accent); color: #fff; }
-table.summary tr:nth-child(even) td { background: var(--bg); }
-table.summary ol { margin: 0; padding-left: 1.3em; }
-table.needs td:last-child { width: 42%; }
-table.summary a { color: var(--accent); font-weight: bold; }
-.need { border-top: 3px solid var(--accent); padding-top: 14px; margin-top: 30px; }
-blockquote.text { margin: .4em 0 .8em; padding: 8px 14px; background: var(--bg);
-  border-left: 4px solid var(--accent); white-space: pre-line; }
-.extra { color: var(--soft); margin: .2em 0 .6em; }
-.understood { font-style: italic; color: var(--soft); }
-.note { color: #8a5a00; font-size: .92em; }
-.widened { color: var(--soft); font-size: .85em; margin: .2em 0; }
-.card { border: 1px solid var(--line); border-radius: 6px; padding: 12px 16px;
-  margin: 12px 0; break-inside: avoid; page-break-inside: avoid; }
-.why { background: #fffbea; border-left: 3px solid #e0b000; padding: 6px 10px; margin: .5em 0; }
-.label { font-weight: bold; }
-.block { white-space: pre-line; margin: .15em 0 .6em; }
-.missing { color: var(--soft); font-style: italic; }
-mark { background: #ffe58f; padding: 0 1px; }
-.lv { display: inline-block; border-radius: 10px; padding: 1px 9px; font-size: .82em;
-  font-weight: bold; white-space: nowrap; border: 1px solid transparent; }
-.lv-vc { background: #d3f2dc; color: #14532d; border-color: #7bc68f; }
-.lv-c { background: #dbeafe; color: #1e3a8a; border-color: #93b4e8; }
-.lv-e { background: #fff1d6; color: #7a4b00; border-color: #e9b65c; }
-.lv-f, .lv-none { background: #eceff1; color: #52606d; border-color: #c5cdd3; }
-.synthesis { background: var(--bg); border: 1px solid var(--line); border-radius: 6px;
-  padding: 4px 16px 10px; margin-top: 14px; break-inside: avoid; }
-.synthesis ul { margin: .2em 0 .5em; padding-left: 1.3em; }
-.refs { color: var(--soft); font-size: .88em; }
-.nomatch { border: 1px dashed #c5cdd3; border-radius: 6px; padding: 10px 16px; }
-footer { color: var(--soft); font-size: .85em; margin-top: 30px; }
-@page { size: A4; margin: 14mm 12mm; }
-@media print {
-  body { font-size: 10.5pt; max-width: none; padding: 0; }
-  .need { break-before: page; page-break-before: always; border-top: none; margin-top: 0; }
-  .card, .synthesis { break-inside: auto; page-break-inside: auto; }
-  h2, h3, h4, .label { break-after: avoid; page-break-after: avoid; }
-  .why, li, table.summary tr { break-inside: avoid; page-break-inside: avoid; }
-  table.summary thead { display: table-header-group; }
-  a { color: inherit; text-decoration: none; }
-}
-"""
+
+@cache
+def css() -> str:
+    """The reports' style sheet (report.css, package data), read once on first use."""
+    return resources.files("recommender.reports").joinpath("report.css").read_text("utf-8")
 
 
 def esc(text: object) -> str:
@@ -94,7 +43,7 @@ def document(title: str, body: Iterable[str]) -> str:
     return (
         '<!DOCTYPE html>\n<html lang="fr">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
-        f"<title>{esc(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
+        f"<title>{esc(title)}</title>\n<style>{css()}</style>\n</head>\n<body>\n"
         + "\n".join(body)
         + "\n</body>\n</html>\n"
     )

@@ -14,28 +14,21 @@ from __future__ import annotations
 import json
 import math
 import random
-import re
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from recommender.core.config import Settings
 from recommender.core.storage import atomic_directory
-from recommender.index.chunks import ChunkField, field_texts
 from recommender.records.records import Action, load_actions
+from recommender.training.pairs import ALL_KINDS, Pair, PairKind, build_pairs, make_batches
 
 if TYPE_CHECKING:  # torch and sentence-transformers load only when training
     from sentence_transformers import SentenceTransformer
 
 ADAPTED_SUFFIX = "-adapted"
-MIN_TEXT_CHARS = 40  # shorter free texts (« à compléter », « Poursuite en 2019 ») say little
-MIN_TEXT_WORDS = 6
-MIN_TITLE_CHARS = 5
-MAX_QUERY_CHARS = 400  # user needs are short: query sides are excerpts, not whole fields
-IGNORED_TAGS = frozenset({"autre"})
 DEFAULT_EPOCHS = 1
 DEFAULT_BATCH_SIZE = 16
 DEFAULT_LEARNING_RATE = 1e-4  # chosen on the dev split (docs/ADAPTATION.md)
@@ -46,27 +39,6 @@ Progress = Callable[[int, int], None]
 
 class AdaptError(RuntimeError):
     """The adaptation cannot run; the French message says what to do."""
-
-
-class PairKind(StrEnum):
-    """Which part of a record gives the query side of a pair."""
-
-    REASONS = "raisons"
-    DESCRIPTION = "description"
-    TAGS = "etiquettes"
-    LIMITS = "limites"
-    TITLE = "titre"
-
-
-ALL_KINDS: tuple[PairKind, ...] = tuple(PairKind)
-
-
-@dataclass(frozen=True)
-class Pair:
-    action_id: str
-    kind: PairKind
-    query: str
-    passage: str
 
 
 @dataclass(frozen=True)
@@ -87,133 +59,6 @@ class TrainSettings:
     max_seq_length: int = DEFAULT_MAX_SEQ_LENGTH
     seed: int = 0
     kinds: tuple[PairKind, ...] = ALL_KINDS
-
-
-# ---- pairs (pure functions) -------------------------------------------------------------
-
-_BREAK = re.compile(r"(?<=[.!?;])\s+|\n+")
-
-
-def clean(text: str) -> str:
-    """Collapse white space (line breaks included) into single spaces."""
-    return " ".join(text.split())
-
-
-def is_content(text: str, min_chars: int = MIN_TEXT_CHARS) -> bool:
-    """True for a text that says something (not a placeholder like « à compléter »)."""
-    return len(text) >= min_chars and len(text.split()) >= MIN_TEXT_WORDS
-
-
-def excerpt(text: str, rng: random.Random, max_chars: int = MAX_QUERY_CHARS) -> str:
-    """A run of whole sentences of `text`, from a random start, at most `max_chars` long.
-
-    Falls back to the beginning (cut at a word boundary) when no run says enough.
-    """
-    sentences = [clean(s) for s in _BREAK.split(text) if clean(s)]
-    whole = " ".join(sentences)
-    if len(whole) <= max_chars:
-        return whole
-    runs = []
-    for start in range(len(sentences)):
-        run = sentences[start]
-        for sentence in sentences[start + 1 :]:
-            if len(run) + 1 + len(sentence) > max_chars:
-                break
-            run = f"{run} {sentence}"
-        if len(run) <= max_chars and is_content(run, max(MIN_TEXT_CHARS, max_chars // 4)):
-            runs.append(run)
-    if runs:
-        return rng.choice(runs)
-    return whole[:max_chars].rsplit(" ", 1)[0]
-
-
-def _tags(action: Action) -> str:
-    tags = [*action.keywords, *action.public, *action.territory]
-    kept = [clean(t) for t in tags if clean(t) and clean(t).casefold() not in IGNORED_TAGS]
-    return " ; ".join(dict.fromkeys(kept)) if len(kept) >= 2 else ""
-
-
-def _query_side(action: Action, kind: PairKind, rng: random.Random) -> str:
-    """The query side of one pair kind, or "" when the record's field says too little."""
-    if kind is PairKind.TITLE:
-        title = clean(action.title)
-        return title if len(title) >= MIN_TITLE_CHARS else ""
-    if kind is PairKind.TAGS:
-        return _tags(action)
-    source = {
-        PairKind.REASONS: action.experience,
-        PairKind.DESCRIPTION: action.description,
-        PairKind.LIMITS: action.limits,
-    }[kind]
-    text = excerpt(source, rng) if is_content(clean(source)) else ""
-    return text if is_content(text) else ""
-
-
-def _passage_side(action: Action, kind: PairKind) -> str:
-    """The passage side: the summary chunk as indexed, or a variant without the query's
-    own words (no tags for a tags query, no title for a title query)."""
-    summary = clean(action.summary)
-    if not is_content(summary):
-        return ""
-    if kind is PairKind.TITLE:
-        return summary
-    if kind in (PairKind.TAGS, PairKind.LIMITS):
-        return f"{clean(action.title)}\n{summary}"
-    return field_texts(action)[ChunkField.SUMMARY]
-
-
-def pairs_of(action: Action, *, seed: int = 0, kinds: Iterable[PairKind] = ALL_KINDS) -> list[Pair]:
-    """The training pairs one action gives (at most one per kind)."""
-    pairs = []
-    for kind in kinds:
-        rng = random.Random(f"{seed}:{action.id}:{kind.value}")  # independent of file order
-        query, passage = _query_side(action, kind, rng), _passage_side(action, kind)
-        if query and passage and clean(query) not in clean(passage):
-            pairs.append(Pair(action.id, kind, query, passage))
-    return pairs
-
-
-def build_pairs(
-    actions: Iterable[Action], *, seed: int = 0, kinds: Iterable[PairKind] = ALL_KINDS
-) -> list[Pair]:
-    """All training pairs of the records, without repeated (query, passage) couples."""
-    kinds = tuple(kinds)
-    seen: set[tuple[str, str]] = set()
-    pairs = []
-    for action in actions:
-        for pair in pairs_of(action, seed=seed, kinds=kinds):
-            if (pair.query, pair.passage) not in seen:
-                seen.add((pair.query, pair.passage))
-                pairs.append(pair)
-    return pairs
-
-
-def make_batches(pairs: Sequence[Pair], batch_size: int, rng: random.Random) -> list[list[Pair]]:
-    """Shuffled batches in which no action and no text appears twice (no false negatives).
-
-    Batches of a single pair (no negative at all) are dropped.
-    """
-    pending = list(pairs)
-    rng.shuffle(pending)
-    batches = []
-    while pending:
-        batch: list[Pair] = []
-        used: set[str] = set()
-        rest = []
-        for pair in pending:
-            keys = {pair.action_id, pair.query, pair.passage}
-            if len(batch) < batch_size and not keys & used:
-                batch.append(pair)
-                used |= keys
-            else:
-                rest.append(pair)
-        batches.append(batch)
-        pending = rest
-    rng.shuffle(batches)
-    return [b for b in batches if len(b) >= 2]
-
-
-# ---- training ---------------------------------------------------------------------------
 
 
 def _check_paths(base: Path, target: Path) -> None:
