@@ -15,6 +15,7 @@ from recommender.core.config import Settings
 from recommender.index.build import BuildStats, build_index
 from recommender.index.directory import IndexInvalid
 from recommender.index.vector_index import IndexKind
+from recommender.records.ingest import IngestReport
 from recommender.records.records import load_actions
 from recommender.search.calibration import fit_calibration
 from recommender.search.evaluate import EVAL_DEPTH, evaluate, labelled_hits, load_queries
@@ -57,6 +58,23 @@ def run_build(settings: Settings, kind: IndexKind, show_progress: bool) -> Build
         )
     except EncoderUnavailable as exc:
         fail(str(exc))
+
+
+def ingest_summary(report: IngestReport, output: Path) -> str:
+    """What `reco ingest` read, merged and wrote (French, one item per line)."""
+    lines = [f"{report.parsed} actions lues dans {len(report.counts)} fichier(s) :"]
+    lines += [f"  {name} : {count}" for name, count in report.counts.items()]
+    lines.append(f"{len(report.groups)} groupe(s) de doublons :")
+    for group in report.groups:
+        copies = ", ".join(f"{a.source_file}:{a.source_line}" for a in group.others)
+        lines.append(
+            f"  « {group.canonical.title} » ({group.canonical.id}, "
+            f"{group.canonical.source_file}:{group.canonical.source_line}) ; copies : {copies}"
+        )
+    if report.skipped:
+        lines.append(f"Fichiers ignorés (format non pris en charge) : {', '.join(report.skipped)}")
+    lines.append(f"{len(report.actions)} actions uniques écrites dans {output}")
+    return "\n".join(lines)
 
 
 def build_summary(stats: BuildStats) -> str:

@@ -14,7 +14,7 @@ from recommender.cli import commands
 from recommender.core.config import Settings
 from recommender.index.vector_index import IndexKind
 from recommender.records.export_format import ExportError
-from recommender.records.ingest import IngestFailed, IngestReport, ingest_paths
+from recommender.records.ingest import IngestFailed, ingest_paths
 from recommender.records.records import save_actions
 from recommender.search.filters import Filters
 from recommender.search.search import SearchConfig
@@ -36,22 +36,6 @@ def _root() -> None:
 
 
 fail = commands.fail
-
-
-def _ingest_summary(report: IngestReport, output: Path) -> str:
-    lines = [f"{report.parsed} actions lues dans {len(report.counts)} fichier(s) :"]
-    lines += [f"  {name} : {count}" for name, count in report.counts.items()]
-    lines.append(f"{len(report.groups)} groupe(s) de doublons :")
-    for group in report.groups:
-        copies = ", ".join(f"{a.source_file}:{a.source_line}" for a in group.others)
-        lines.append(
-            f"  « {group.canonical.title} » ({group.canonical.id}, "
-            f"{group.canonical.source_file}:{group.canonical.source_line}) ; copies : {copies}"
-        )
-    if report.skipped:
-        lines.append(f"Fichiers ignorés (format non pris en charge) : {', '.join(report.skipped)}")
-    lines.append(f"{len(report.actions)} actions uniques écrites dans {output}")
-    return "\n".join(lines)
 
 
 @app.command()
@@ -83,7 +67,7 @@ def ingest(
         }
         typer.echo(json.dumps(payload, ensure_ascii=False))
     else:
-        typer.echo(_ingest_summary(report, output))
+        typer.echo(commands.ingest_summary(report, output))
 
 
 def _settings(**overrides: Any) -> Settings:
