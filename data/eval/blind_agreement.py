@@ -78,7 +78,9 @@ def main() -> None:
         f" ({result['ndcg_needs']} besoins)"
     )
     n = result["no_relevant"]
-    print(f"« Aucune fiche pertinente » : premier {n['primary']}, second {n['second']}, les deux {n['both']}")
+    print(
+        f"« Aucune fiche pertinente » : premier {n['primary']}, second {n['second']}, les deux {n['both']}"
+    )
 
 
 if __name__ == "__main__":
