@@ -74,6 +74,19 @@ def test_no_match_answer_asks_a_question(engine):
     assert "Pouvez" in markdown and "public" in markdown
 
 
+def test_no_match_answer_says_what_no_record_talks_about(engine):
+    need = f"{engine.actions[0].title} : des moisissures et des punaises"
+    result = replace(engine.search(need), no_match=True)
+    assert set(result.unknown_words) == {"moisissures", "punaises"}
+    assert 0 < result.unknown_share < 1
+    markdown = answer_markdown(compose(result, understand(need, engine.actions)))
+    assert "Aucune fiche de la base ne parle de « moisissures », « punaises »." in markdown
+    assert "Thèmes les plus voisins" in markdown
+    assert result_to_dict(result)["unknown_words"] == ["moisissures", "punaises"]
+    known = engine.search(engine.actions[0].title)
+    assert known.unknown_words == () and known.unknown_share == 0.0
+
+
 def test_json_contract_keys(engine):
     payload = result_to_dict(engine.search("fête de quartier"))
     expected = {"id", "title", "structure", "departement", "status", "score", "match_level"}

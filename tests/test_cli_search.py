@@ -220,7 +220,13 @@ def test_eval_on_a_tiny_labelled_file(built, run, workdir, actions):
     only_test = json.loads(run("eval", str(path), "--json", "--split", "test").stdout)
     assert only_test["n"] == 1 and only_test["split"] == "test"
     text = run("eval", str(path))
-    assert "ndcg@5=" in text.stdout and "mrr=1.0" in text.stdout
+    assert "nDCG@5 " in text.stdout and "MRR 1.000" in text.stdout
+    # What went wrong, for people: per kind, levels, « rien de proche », hubness.
+    for section in ("Par type de besoin", "Niveaux", "« Rien de proche »", "Hubness"):
+        assert section in text.stdout
+    assert scores["no_match"]["out_of_corpus"] == 1
+    assert set(scores["hubness"]) == {"share", "action_id", "count"}
+    assert {row["level"] for row in scores["levels"]} == {"très proche", "proche", "à explorer"}
 
 
 def test_eval_with_unreadable_file(built, run, workdir):

@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from embeddings.base import TextKind
@@ -17,7 +18,7 @@ from embeddings.fake import FakeEncoder
 from recommender.index import build as build_module
 from recommender.index import directory as index_module
 from recommender.index.build import build_index
-from recommender.index.chunks import chunk_actions, embedding_text
+from recommender.index.chunks import chunk_actions, embedding_text, reference_need
 from recommender.index.directory import (
     FORMAT_VERSION,
     IndexInvalid,
@@ -27,6 +28,7 @@ from recommender.index.directory import (
     load_index,
     vector_index,
 )
+from recommender.index.hubness import hub_prior
 from recommender.index.lexical import LexicalIndex
 from recommender.records.records import Action, load_actions
 from recommender.search.search import Recommender
@@ -97,7 +99,12 @@ def _in_memory(actions, encoder) -> LoadedIndex:
     vectors = encoder.encode(
         [embedding_text(c, titles[c.action_id]) for c in chunks], TextKind.PASSAGE
     )
-    dense = index_module.DenseChannel(encoder.id, encoder.dim, vector_index.build_faiss(vectors))
+    faiss_index = vector_index.build_faiss(vectors)
+    references = encoder.encode([reference_need(a) for a in actions], TextKind.QUERY)
+    position = {a.id: i for i, a in enumerate(actions)}
+    owner = np.array([position[c.action_id] for c in chunks])
+    hub = hub_prior(references, range(len(actions)), faiss_index, owner, len(actions))
+    dense = index_module.DenseChannel(encoder.id, encoder.dim, faiss_index, hub)
     lexical = LexicalIndex.build([lexical_document(a) for a in actions])
     return LoadedIndex({}, tuple(actions), tuple(chunks), lexical, (dense,))
 
@@ -364,14 +371,15 @@ def _new_actions(actions: list[Action]) -> list[Action]:
 def test_incremental_rebuild_embeds_only_new_chunks(tmp_path, actions):
     first, encoder = _build(actions, tmp_path)
     n_chunks = len(chunk_actions(actions))
-    assert encoder.calls == n_chunks
+    # Every passage, and each action's summary read as a need (hub prior, index/hubness.py).
+    assert encoder.calls == n_chunks + len(actions)
     assert first.embedded == n_chunks
 
     new = _new_actions(actions)
     assert not {a.id for a in new} & {a.id for a in actions}
     expected = len(chunk_actions(new))
     second, encoder = _build([*actions, *new], tmp_path)
-    assert encoder.calls == expected
+    assert encoder.calls == expected + len(new)
     assert second.embedded == expected
     assert second.encoders[0].cached == n_chunks
     loaded = load_index(tmp_path / "index", [*actions, *new], ["fake-trigram-64"])

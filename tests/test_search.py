@@ -209,7 +209,8 @@ def test_passage_comes_from_the_action_and_marks_query_words(engine):
             assert analyze(word)[0] in stems
             assert word.lower() in passage.terms
             marked_any = True
-        assert passage.marked().count("«") == len(passage.spans)
+        # Records may quote with « » themselves: only the added marks are counted.
+        assert passage.marked().count("«") == passage.text.count("«") + len(passage.spans)
     assert marked_any
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from recommender.answers.synthesis import Group, pistes, vigilance
-from recommender.answers.view import NO_MATCH_SAID, NOT_PROVIDED, CardView
+from recommender.answers.view import NO_MATCH_SAID, NOT_PROVIDED, CardView, missing_sentence
 from recommender.core.text import highlight, md, shorten
 from recommender.records.records import Action
 from recommender.search.calibration import MatchLevel
@@ -30,6 +30,7 @@ def result_to_dict(result: SearchResult) -> dict[str, object]:
         "results": [hit_to_dict(h) for h in result.hits],
         "nearest_themes": list(result.nearest_themes) if result.no_match else [],
         "suggestion": result.suggestion,
+        "unknown_words": list(result.unknown_words),
         "facets": result.facets,
     }
 
@@ -43,6 +44,8 @@ def result_to_text(result: SearchResult) -> str:
     lines += [f"Note : {n}" for n in (*result.notes, *result.expansion.notes())]
     if result.no_match:
         lines.append(NO_MATCH_SAID)
+        if result.unknown_words:
+            lines.append(missing_sentence(result.unknown_words))
         if result.nearest_themes:
             lines.append("Thèmes les plus voisins : " + ", ".join(result.nearest_themes))
         if result.suggestion:
@@ -163,8 +166,9 @@ def answer_markdown(answer: Answer) -> str:
     parts = ["  \n".join(head)]
     if not answer.cards:
         themes = ", ".join(answer.result.nearest_themes) or "aucun"
+        missing = missing_sentence(answer.result.unknown_words)
         parts += [
-            f"**{NO_MATCH_SAID}**",
+            f"**{NO_MATCH_SAID}**" + (f" {md(missing)}" if missing else ""),
             f"Thèmes les plus voisins dans la base : {md(themes)}.",
             md(answer.question),
         ]

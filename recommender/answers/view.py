@@ -15,6 +15,16 @@ NOT_PROVIDED = "non renseigné"
 NO_MATCH_SAID = "Je n'ai trouvé aucune action vraiment proche de ce besoin."
 NO_MATCH_WRITTEN = "Aucune action proche de ce besoin n'a été trouvée dans la base."
 NO_MATCH = "aucune action proche"
+MISSING_WORDS = 6
+
+
+def missing_sentence(unknown_words: tuple[str, ...]) -> str:
+    """What the records do not talk about: the need's words that no record contains."""
+    if not unknown_words:
+        return ""
+    shown = ", ".join(f"« {w} »" for w in unknown_words[:MISSING_WORDS])
+    more = " …" if len(unknown_words) > MISSING_WORDS else ""
+    return f"Aucune fiche de la base ne parle de {shown}{more}."
 
 
 @dataclass(frozen=True)

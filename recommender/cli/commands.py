@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import NoReturn
 
 import typer
+from tqdm import tqdm
 
 from embeddings import EncoderUnavailable, get_encoder
 from recommender.answers.answer import result_to_dict, result_to_text
@@ -17,8 +18,9 @@ from recommender.index.directory import IndexInvalid
 from recommender.index.vector_index import IndexKind
 from recommender.records.ingest import IngestReport
 from recommender.records.records import load_actions
-from recommender.search.calibration import fit_calibration
-from recommender.search.evaluate import EVAL_DEPTH, evaluate, labelled_hits, load_queries
+from recommender.search.calibration import LabelledHit, LabelledNeed, fit_calibration
+from recommender.search.diagnosis import Ranked, diagnose, diagnosis_text
+from recommender.search.evaluate import EVAL_DEPTH, load_queries
 from recommender.search.filters import Filters
 from recommender.search.search import SearchConfig
 from recommender.search.service import Engine, QueryError
@@ -143,39 +145,60 @@ def run_eval(settings: Settings, path: Path, split: str | None, as_json: bool) -
         fail(str(exc))
     if split and split != "tout":
         queries = [q for q in queries if q.split == split]
-    engine = load_engine(settings)
-
-    def ranker(text: str) -> tuple[list[str], bool]:
-        result = engine.search(text, top=min(EVAL_DEPTH, len(engine.actions)))
-        return [h.action.id for h in result.hits], result.no_match
-
-    scores = evaluate(queries, ranker)
-    payload = {"queries": str(path), "split": split or "tout", **scores.to_dict()}
-    text = "  ".join(f"{k}={v}" for k, v in payload.items())
-    _emit(payload, text, as_json)
-
-
-def run_calibrate(settings: Settings, path: Path, split: str, output: Path) -> str:
-    """Fit match levels on a labelled split and save them next to the data."""
-    try:
-        queries = [q for q in load_queries(path) if split == "tout" or q.split == split]
-    except ValueError as exc:
-        fail(str(exc))
     if not queries:
         fail(f"aucune requête « {split} » dans {path}.")
     engine = load_engine(settings)
+    bar = tqdm(total=len(queries), desc="Évaluation", unit="besoin", disable=as_json)
+
+    def ranker(text: str) -> Ranked:
+        result = engine.search(text, top=min(EVAL_DEPTH, len(engine.actions)))
+        bar.update()
+        return Ranked(
+            tuple(h.action.id for h in result.hits),
+            result.no_match,
+            tuple(h.level for h in result.hits),
+        )
+
+    with bar:
+        report = diagnose(queries, ranker)
+    payload = {"queries": str(path), "split": split or "tout", **report.to_dict()}
+
+    def title(action_id: str) -> str:
+        action = engine.index.action(action_id)
+        return action.title if action else action_id
+
+    header = f"{path} ({split or 'tout'}, {len(queries)} besoins)"
+    _emit(payload, header + "\n" + diagnosis_text(report, title), as_json)
+
+
+def run_calibrate(settings: Settings, paths: list[Path], split: str, output: Path) -> str:
+    """Fit match levels on labelled splits and save them next to the data."""
+    try:
+        queries = [
+            q for path in paths for q in load_queries(path) if split == "tout" or q.split == split
+        ]
+    except ValueError as exc:
+        fail(str(exc))
+    if not queries:
+        fail(f"aucune requête « {split} » dans {', '.join(map(str, paths))}.")
+    engine = load_engine(settings)
     ids = [e.id for e in engine.recommender.encoders]
-
-    def search(text: str) -> list[tuple[str, tuple]]:
-        return [(h.action.id, h.features) for h in engine.search(text, top=10).hits]
-
-    hits, has_relevant = labelled_hits(queries, search)
-    calibration = fit_calibration(ids, hits, has_relevant, f"{path.name}:{split}")
+    needs = []
+    for number, q in enumerate(tqdm(queries, desc="Calibration", unit="besoin")):
+        result = engine.search(q.query, top=10)
+        hits = tuple(
+            LabelledHit(number, rank, h.features, q.relevant.get(h.action.id, 0))
+            for rank, h in enumerate(result.hits)
+        )
+        needs.append(LabelledNeed(hits, result.unknown_share, max(q.relevant.values(), default=0)))
+    source = " + ".join(f"{p.name}:{split}" for p in paths)
+    calibration = fit_calibration(ids, needs, source)
     calibration.save(output)
     return (
-        f"Calibration écrite dans {output} ({len(queries)} requêtes, {len(hits)} résultats) : "
+        f"Calibration écrite dans {output} ({len(queries)} besoins) : "
         f"très proche ≥ {calibration.very_close:.2f}, proche ≥ {calibration.close:.2f}, "
-        f"à explorer ≥ {calibration.explore:.2f}"
+        f"à explorer ≥ {calibration.explore:.2f} ; « rien de proche » sous "
+        f"{calibration.no_match:.2f} (mots inconnus × {calibration.unknown_weight:.1f})"
     )
 
 

@@ -170,14 +170,16 @@ def evaluate_command(
     encoders: EncodersOpt = None,
     index: IndexOpt = None,
 ) -> None:
-    """Mesure nDCG@5, nDCG@10, recall@5, MRR et la justesse du « rien de proche »."""
+    """Mesure nDCG, recall@5, MRR, par type de besoin, niveaux, « rien de proche », hubness."""
     settings = _settings(encoders=_encoders_option(encoders), index_dir=index)
     commands.run_eval(settings, queries, split, as_json)
 
 
 @app.command()
 def calibrate(
-    queries: Annotated[Path, typer.Argument(help="Jeu de requêtes étiquetées (JSON).")],
+    queries: Annotated[
+        list[Path], typer.Argument(help="Jeux de requêtes étiquetées (JSON), un ou plusieurs.")
+    ],
     split: Annotated[str, typer.Option("--split", help="dev, test ou tout.")] = "dev",
     output: Annotated[Path | None, typer.Option("-o", "--output")] = None,
     encoders: EncodersOpt = None,

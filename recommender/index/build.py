@@ -7,13 +7,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 from tqdm import tqdm
 
 from embeddings.base import Encoder, TextKind
 from recommender.index import vector_index
-from recommender.index.chunks import chunk_actions, embedding_text
+from recommender.index.chunks import chunk_actions, embedding_text, reference_need
 from recommender.index.embed_cache import EmbeddingCache
-from recommender.index.directory import write_index
+from recommender.index.directory import DenseBuild, write_index
+from recommender.index.hubness import hub_prior
 from recommender.records.records import Action
 from recommender.core.storage import atomic_directory
 from recommender.index.vector_index import IndexKind
@@ -46,14 +48,23 @@ class BuildStats:
         return self.embedded / embed_seconds if embed_seconds > 0 and self.embedded else 0.0
 
 
-def _embed_all(spec: str, encoder: Encoder, texts: list[str], cache_dir: Path, show_progress: bool):
+def _embed_all(
+    spec: str,
+    encoder: Encoder,
+    texts: list[str],
+    cache_dir: Path,
+    show_progress: bool,
+    kind: TextKind = TextKind.PASSAGE,
+):
     started = time.perf_counter()
-    cache = EmbeddingCache(cache_dir, encoder.id, encoder.dim)
+    # Queries and passages of the same text embed differently (e5 prompts): two caches.
+    cache_id = encoder.id if kind is TextKind.PASSAGE else f"{encoder.id}-{kind.value}"
+    cache = EmbeddingCache(cache_dir, cache_id, encoder.dim)
     missing = cache.count_missing(texts)
     unique = len(set(texts))
     with tqdm(
         total=unique,
-        desc=f"Encodage ({spec})",
+        desc=f"Encodage ({spec})" if kind is TextKind.PASSAGE else f"Besoins de référence ({spec})",
         unit="passage",
         disable=not show_progress,
         leave=True,
@@ -61,7 +72,7 @@ def _embed_all(spec: str, encoder: Encoder, texts: list[str], cache_dir: Path, s
         bar.update(unique - missing)
         try:
             vectors, computed = cache.embed(
-                texts, lambda batch: encoder.encode(batch, TextKind.PASSAGE), on_batch=bar.update
+                texts, lambda batch: encoder.encode(batch, kind), on_batch=bar.update
             )
         finally:
             cache.save()  # keep finished work even when the build is interrupted
@@ -88,12 +99,20 @@ def build_index(
     chunks = chunk_actions(actions)
     titles = {a.id: a.title for a in actions}
     texts = [embedding_text(c, titles[c.action_id]) for c in chunks]
+    references = [reference_need(a) for a in actions]
+    position = {a.id: i for i, a in enumerate(actions)}
+    owner = np.array([position[c.action_id] for c in chunks], dtype=np.int64)
     with atomic_directory(index_dir) as work:
         channels = []
         all_stats = []
         for spec, encoder in encoders:
             vectors, stats = _embed_all(spec, encoder, texts, cache_dir, show_progress)
-            channels.append((spec, encoder, vector_index.build_faiss(vectors, kind)))
+            faiss_index = vector_index.build_faiss(vectors, kind)
+            queries, _ = _embed_all(
+                spec, encoder, references, cache_dir, show_progress, TextKind.QUERY
+            )
+            hub = hub_prior(queries, range(len(actions)), faiss_index, owner, len(actions))
+            channels.append(DenseBuild(spec, encoder, faiss_index, hub))
             all_stats.append(stats)
         write_index(work, actions, chunks, channels)
     return BuildStats(

@@ -134,6 +134,11 @@ def chunk_actions(actions: Iterable[Action]) -> list[Chunk]:
     return [chunk for action in actions for chunk in chunk_action(action)]
 
 
+def reference_need(action: Action) -> str:
+    """The action's summary read as if a need: hub detection compares actions with these."""
+    return field_texts(action).get(ChunkField.SUMMARY, action.title)
+
+
 def embedding_text(chunk: Chunk, title: str) -> str:
     """What the dense encoder sees: the title gives each window its context."""
     if chunk.field is ChunkField.SUMMARY:

@@ -6,6 +6,7 @@ index/
   actions.jsonl        the records the index was built from
   chunks.jsonl         one line per vector row
   dense/<n>.faiss      one FAISS index per encoder
+  dense/<n>.hub.npy    each action's hub prior for that encoder (index/hubness.py)
   lexical/             bm25s directory (one document per action)
 ```
 """
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import cast
 
 import faiss
+import numpy as np
 
 from embeddings.base import Encoder
 from recommender.index import vector_index
@@ -34,7 +36,7 @@ from recommender.core.storage import atomic_write_lines, pid_alive
 
 FORMAT_VERSION = 1
 # Bump when what is embedded or indexed changes, so old indexes are rebuilt.
-CONTENT_VERSION = "chunks-v1;lexical-v2"
+CONTENT_VERSION = "chunks-v1;lexical-v2;hub-v1"
 FIX = "lancez `reco build` pour reconstruire l'index"
 
 
@@ -47,6 +49,17 @@ class DenseChannel:
     encoder_id: str
     dim: int
     index: faiss.Index
+    hub: np.ndarray  # one prior per action (index/hubness.py)
+
+
+@dataclass(frozen=True)
+class DenseBuild:
+    """What `write_index` stores for one encoder."""
+
+    spec: str
+    encoder: Encoder
+    index: faiss.Index
+    hub: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -103,7 +116,7 @@ def write_index(
     work: Path,
     actions: Sequence[Action],
     chunks: Sequence[Chunk],
-    channels: Sequence[tuple[str, Encoder, faiss.Index]],
+    channels: Sequence[DenseBuild],
 ) -> Manifest:
     """Write all index files into `work` (a temporary directory) and return the manifest."""
     save_actions(work / "actions.jsonl", actions)
@@ -111,17 +124,19 @@ def write_index(
     LexicalIndex.build([lexical_document(a) for a in actions]).save(work / "lexical")
     (work / "dense").mkdir()
     encoders: list[EncoderEntry] = []
-    for number, (spec, encoder, faiss_index) in enumerate(channels):
+    for number, channel in enumerate(channels):
         name = f"dense/{number}.faiss"
-        vector_index.save(faiss_index, work / name)
+        vector_index.save(channel.index, work / name)
+        np.save(work / f"dense/{number}.hub.npy", channel.hub.astype(np.float32))
         encoders.append(
             {
-                "spec": spec,
-                "id": encoder.id,
-                "dim": encoder.dim,
+                "spec": channel.spec,
+                "id": channel.encoder.id,
+                "dim": channel.encoder.dim,
                 "file": name,
-                "faiss_type": vector_index.kind_of(faiss_index).value,
-                "ntotal": int(faiss_index.ntotal),
+                "hub_file": f"dense/{number}.hub.npy",
+                "faiss_type": vector_index.kind_of(channel.index).value,
+                "ntotal": int(channel.index.ntotal),
             }
         )
     manifest: Manifest = {
@@ -159,7 +174,7 @@ def _restore_aside(index_dir: Path) -> None:
 def _is_encoder_entry(entry: object) -> bool:
     if not isinstance(entry, dict):
         return False
-    types = {"id": str, "file": str, "dim": int}
+    types = {"id": str, "file": str, "hub_file": str, "dim": int}
     return all(isinstance(entry.get(key), kind) for key, kind in types.items())
 
 
@@ -254,7 +269,10 @@ def _load_files(index_dir: Path, manifest: Manifest, mmap: bool) -> LoadedIndex:
                 f"{entry['file']} : {faiss_index.ntotal} vecteurs de dim "
                 f"{faiss_index.d}, attendu {len(chunks)} de dim {entry['dim']}"
             )
-        dense.append(DenseChannel(entry["id"], entry["dim"], faiss_index))
+        hub = np.load(index_dir / entry["hub_file"], allow_pickle=False)
+        if hub.shape != (len(loaded_actions),):
+            raise ValueError(f"{entry['hub_file']} : {hub.shape}, attendu ({len(loaded_actions)},)")
+        dense.append(DenseChannel(entry["id"], entry["dim"], faiss_index, hub))
     return LoadedIndex(manifest, loaded_actions, chunks, lexical, tuple(dense))
 
 

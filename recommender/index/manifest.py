@@ -10,6 +10,7 @@ class EncoderEntry(TypedDict):
     id: str  # changes whenever the model or its settings change
     dim: int
     file: str  # FAISS file, relative to the index directory
+    hub_file: str  # hub prior per action (.npy), relative to the index directory
     faiss_type: str
     ntotal: int
 

@@ -13,7 +13,7 @@ from importlib import resources
 
 from recommender.answers.answer import Answer, Card
 from recommender.answers.synthesis import Group
-from recommender.answers.view import NO_MATCH, NO_MATCH_WRITTEN, NOT_PROVIDED
+from recommender.answers.view import NO_MATCH, NO_MATCH_WRITTEN, NOT_PROVIDED, missing_sentence
 from recommender.core.text import highlight, shorten
 from recommender.reports.report_tables import ReportDoc, ReportItem
 from recommender.search.calibration import MatchLevel
@@ -117,7 +117,8 @@ def answer_html(answer: Answer) -> str:
     if not answer.cards:
         themes = ", ".join(answer.result.nearest_themes) or "aucun"
         parts.append(
-            f'<div class="nomatch"><p><strong>{esc(NO_MATCH_WRITTEN)}</strong></p>'
+            f'<div class="nomatch"><p><strong>{esc(NO_MATCH_WRITTEN)}</strong> '
+            f"{esc(missing_sentence(answer.result.unknown_words))}</p>"
             f"<p>Thèmes les plus voisins : {esc(themes)}.</p><p>{esc(answer.question)}</p></div>"
         )
         return "\n".join(parts)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from recommender.answers.answer import Answer, Card
-from recommender.answers.view import NO_MATCH, NOT_PROVIDED
+from recommender.answers.view import NO_MATCH, NOT_PROVIDED, missing_sentence
 from recommender.core.storage import atomic_write_bytes
 from recommender.records.records import Action
 from recommender.reports.needs_file import NeedRow, ReportError, SkippedRow
@@ -122,6 +122,8 @@ def summary_rows(doc: ReportDoc) -> list[list[object]]:
         if not item.answer.cards:
             themes = ", ".join(item.answer.result.nearest_themes)
             detail = f"Thèmes voisins : {themes}" if themes else ""
+            missing = missing_sentence(item.answer.result.unknown_words)
+            detail = " ".join(part for part in (missing, detail) if part)
             rows.append(head + _empty_result(NO_MATCH, detail))
     for skipped in doc.skipped:
         blanks = [""] * len(doc.extra_columns)

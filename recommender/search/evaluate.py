@@ -109,17 +109,3 @@ def evaluate(queries: Sequence[LabelledQuery], ranker: Ranker) -> Scores:
     accuracy = correct_no_match / len(queries) if queries else None
     ndcg5, ndcg10, recall5, mrr = means
     return Scores(len(graded), ndcg5, ndcg10, recall5, mrr, accuracy)
-
-
-def labelled_hits(
-    queries: Sequence[LabelledQuery], search: Callable[[str], Sequence[tuple[str, tuple]]]
-) -> tuple[list, dict[int, bool]]:
-    """Each query's top hits with their evidence and grade, for calibration."""
-    from recommender.search.calibration import LabelledHit
-
-    hits, has_relevant = [], {}
-    for number, q in enumerate(queries):
-        has_relevant[number] = bool(q.relevant)
-        for rank, (action_id, features) in enumerate(search(q.query)):
-            hits.append(LabelledHit(number, rank, features, q.relevant.get(action_id, 0)))
-    return hits, has_relevant
