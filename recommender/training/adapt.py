@@ -231,12 +231,19 @@ def run_adapt(
     target: Path | None = None,
     epochs: int | None = None,
     show_progress: bool = True,
+    if_missing: bool = False,
 ) -> str:
-    """`reco model adapt`: train with a progress bar; return the closing line (French)."""
+    """`reco model adapt`: train with a progress bar, then export the model to ONNX (the
+    app's queries skip torch); return the closing lines (French). With `if_missing`, an
+    existing target is kept and only exported if its export is missing or stale."""
     from tqdm import tqdm
 
     base = base or default_base(settings)
     target = target or default_target(base)
+    if if_missing and (target / "modules.json").is_file():
+        return f"Modèle adapté déjà présent dans {target} (rien à entraîner).\n" + run_export(
+            target
+        )
     actions = _records(settings.data_path)
     bars: list[tqdm] = []  # opened on the first batch: no empty bar before an error
 
@@ -255,5 +262,23 @@ def run_adapt(
         f"Modèle adapté écrit dans {result.target} : {result.n_pairs} paires, "
         f"{result.steps} lots, {result.epochs} époque(s), en {result.seconds:.0f} s "
         f"(perte finale {result.final_loss:.3f}).\n"
+        f"{run_export(result.target)}\n"
         f"Pour l'essayer : RECO_ENCODERS=st:{result.target} RECO_INDEX=<dossier> reco build"
+    )
+
+
+def run_export(folder: Path, force: bool = False) -> str:
+    """`reco model export` (also the end of `reco model adapt`): the closing line (French)."""
+    from embeddings.onnx_export import ExportError, export_onnx
+
+    try:
+        result = export_onnx(folder, force=force)
+    except ExportError as exc:
+        raise AdaptError(str(exc)) from exc
+    where = folder / "onnx"
+    if result.skipped:
+        return f"Export ONNX déjà à jour dans {where} (rien à faire)."
+    return (
+        f"Export ONNX écrit dans {where} : {result.size_bytes / 1e6:.0f} Mo en "
+        f"{result.seconds:.0f} s (cosinus minimal avec torch : {result.min_cosine:.5f})."
     )
