@@ -37,7 +37,7 @@ $(MODEL_STAMP): $(STAMP)
 	touch $@
 
 # Order-only: new records or a rebuilt base model do not retrain an existing adapted model
-# (run `reco model adapt` for that); a missing or stale export is redone.
+# (run `reco model adapt` for that, which exports again); a missing export is redone.
 $(ADAPTED_STAMP): | $(MODEL_STAMP) data/actions.jsonl
 	$(BIN)/reco model adapt --if-missing
 	touch $@

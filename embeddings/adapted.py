@@ -39,6 +39,7 @@ class RoutedEncoder:
         return self.fast.dim if self.fast is not None else self.main.dim
 
     def encode(self, texts: Sequence[str], kind: TextKind) -> np.ndarray:
+        kind = TextKind(kind)  # a plain "query" (StrEnum value) routes like TextKind.QUERY
         if self.fast is not None and texts and kind is TextKind.QUERY:
             plan = self.fast.plan(texts, kind)
             if plan.is_small_query(kind):

@@ -149,6 +149,7 @@ class OnnxEncoder:
     def encode(self, texts: Sequence[str], kind: TextKind) -> np.ndarray:
         if not texts:
             return empty(self.dim)
+        kind = TextKind(kind)
         return self.encode_plan(self.plan(texts, kind), kind)
 
     def encode_plan(self, plan: WindowPlan, kind: TextKind) -> np.ndarray:

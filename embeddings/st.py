@@ -174,6 +174,7 @@ class SentenceTransformerEncoder:
         self.load()
         if not texts:
             return empty(self.dim)
+        kind = TextKind(kind)  # "query" as well as TextKind.QUERY
         prompt = self._prompt(kind)
         plan = plan_windows(texts, lambda text: self._windows(text, prompt))
         small = plan.is_small_query(kind)

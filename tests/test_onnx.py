@@ -204,12 +204,14 @@ def test_routing_queries_to_onnx_and_batches_to_torch():
     assert routed.id == "st-main" and routed.dim == 8
     routed.encode(["aide aux devoirs"], TextKind.QUERY)
     assert fast.calls == 1 and main.kinds == [] and routed.onnx_texts == 1
+    routed.encode(["aide aux devoirs"], "query")  # type: ignore[arg-type]
+    assert fast.calls == 2 and main.kinds == [], "a plain 'query' string routes the same"
     routed.encode(["un passage"], TextKind.PASSAGE)
     assert main.kinds == [TextKind.PASSAGE], "passages (index builds) go to torch"
     routed.encode(["x" * 10 * (SMALL_QUERY_WINDOWS + 1)], TextKind.QUERY)
-    assert main.kinds[-1] is TextKind.QUERY and fast.calls == 1, "a long query goes to torch"
+    assert main.kinds[-1] is TextKind.QUERY and fast.calls == 2, "a long query goes to torch"
     routed.encode(["court"] * (SMALL_QUERY_WINDOWS + 1), TextKind.QUERY)
-    assert len(main.kinds) == 3 and fast.calls == 1, "a batch of queries goes to torch"
+    assert len(main.kinds) == 3 and fast.calls == 2, "a batch of queries goes to torch"
 
 
 def test_without_export_everything_goes_to_torch():
