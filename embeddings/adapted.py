@@ -21,6 +21,7 @@ import numpy as np
 from embeddings.base import EncoderUnavailable, TextKind
 from embeddings.onnx import OnnxEncoder, export_problem
 from embeddings.st import SentenceTransformerEncoder
+from embeddings.windows import SMALL_QUERY_WINDOWS
 
 log = logging.getLogger("reco.embeddings")
 
@@ -40,7 +41,12 @@ class RoutedEncoder:
 
     def encode(self, texts: Sequence[str], kind: TextKind) -> np.ndarray:
         kind = TextKind(kind)  # a plain "query" (StrEnum value) routes like TextKind.QUERY
-        if self.fast is not None and texts and kind is TextKind.QUERY:
+        # More texts than SMALL_QUERY_WINDOWS can never be query-sized: no tokenising twice.
+        if (
+            self.fast is not None
+            and 0 < len(texts) <= SMALL_QUERY_WINDOWS
+            and kind is TextKind.QUERY
+        ):
             plan = self.fast.plan(texts, kind)
             if plan.is_small_query(kind):
                 self.onnx_texts += len(texts)
