@@ -21,7 +21,7 @@ import numpy as np
 from recommender.core.config import Settings
 from recommender.search.calibration import fit_logistic
 from recommender.search.evaluate import LabelledQuery, load_queries, ndcg
-from recommender.search.search import standardise
+from recommender.search.fusion import standardise
 from recommender.search.service import Engine, prepare_query
 
 FOLDS = 5

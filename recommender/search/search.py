@@ -18,6 +18,7 @@ from recommender.index.lexical import analyze
 from recommender.records.records import Action
 from recommender.search.calibration import Calibration, MatchLevel, default_calibration
 from recommender.search.filters import NO_FILTERS, Filters, facet_counts, resolve
+from recommender.search.fusion import Channel, rrf_fusion, score_fusion
 from recommender.search.glossary import EMPTY, Expansion, Glossary
 from recommender.search.novelty import idf_weights, novelty
 from recommender.search.passages import Passage, best_chunk, make_passage, query_stems
@@ -171,23 +172,11 @@ class Recommender:
 
     def _fuse(self, lexical: np.ndarray, dense: np.ndarray) -> np.ndarray:
         if self.config.fusion is Fusion.SCORE:
-            total = np.zeros(len(self.actions), dtype=np.float64)
-            for c in self.score_channels(lexical, dense):
-                if c.weight:
-                    total += c.weight * standardise(c.scores, c.valid)
-            return total - total.min() + 1e-6
-        fused = np.zeros(len(self.actions), dtype=np.float64)
+            return score_fusion(self.score_channels(lexical, dense))
         weights = self.config.dense_weights or (1.0,) * len(dense)
         channels = [(lexical, self.config.lexical_weight, lexical > 0)]
         channels += [(row, w, row > -1) for row, w in zip(dense, weights, strict=True)]
-        for scores, weight, valid in channels:
-            if weight == 0:
-                continue
-            order = np.argsort(-scores, kind="stable")
-            ranks = np.empty(len(order), dtype=np.float64)
-            ranks[order] = np.arange(1, len(order) + 1)
-            fused += np.where(valid, weight / (self.config.rrf_k + ranks), 0.0)
-        return fused
+        return rrf_fusion(channels, self.config.rrf_k)
 
     def evidence(self, text: str, expansion: Expansion, vectors: Sequence[np.ndarray]) -> _Evidence:
         lexical = self._lexical(text, expansion)
@@ -286,25 +275,6 @@ class Recommender:
             chosen.append(best)
             pool.remove(best)
         return chosen + [i for i in order if i not in chosen]
-
-
-@dataclass(frozen=True)
-class Channel:
-    """One kind of evidence: a score per action, its fusion weight, where it is defined."""
-
-    name: str
-    scores: np.ndarray
-    weight: float
-    valid: np.ndarray
-
-
-def standardise(scores: np.ndarray, valid: np.ndarray) -> np.ndarray:
-    """Per-query z-scores; rows a channel did not retrieve count as its minimum."""
-    if not valid.any():
-        return np.zeros(len(scores), dtype=np.float64)
-    values = np.where(valid, scores, scores[valid].min()).astype(np.float64)
-    spread = values.std() or 1.0
-    return (values - values.mean()) / spread
 
 
 def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
