@@ -1,8 +1,8 @@
 """`e5-adapted`: the domain-adapted model, answering queries without torch.
 
 `reco model adapt` writes models/multilingual-e5-small-adapted and exports its transformer
-to ONNX (embeddings/onnx_export.py). Query-sized encodes (a query of at most
-SMALL_QUERY_WINDOWS windows) go to ONNX Runtime on one thread: importing onnxruntime takes
+to ONNX (embeddings/onnx_export.py). Query-sized encodes (at most SMALL_QUERY_WINDOWS
+windows: a need, or the one record of « plus comme ceci ») go to ONNX Runtime on one thread: importing onnxruntime takes
 ≈ 0.3 s where torch and the model take 5–10 s, and the vectors agree to a cosine ≥ 0.999
 (checked at export). Batches (index builds, reports) and long texts go to
 sentence-transformers, loaded on first need. The encoder id is the sentence-transformers
@@ -41,14 +41,12 @@ class RoutedEncoder:
 
     def encode(self, texts: Sequence[str], kind: TextKind) -> np.ndarray:
         kind = TextKind(kind)  # a plain "query" (StrEnum value) routes like TextKind.QUERY
-        # More texts than SMALL_QUERY_WINDOWS can never be query-sized: no tokenising twice.
-        if (
-            self.fast is not None
-            and 0 < len(texts) <= SMALL_QUERY_WINDOWS
-            and kind is TextKind.QUERY
-        ):
+        # Query-sized work of either kind (a need, or the one record of « plus comme ceci »)
+        # goes to ONNX: loading torch in the app would freeze it for seconds. More texts
+        # than SMALL_QUERY_WINDOWS can never be that small: no tokenising twice.
+        if self.fast is not None and 0 < len(texts) <= SMALL_QUERY_WINDOWS:
             plan = self.fast.plan(texts, kind)
-            if plan.is_small_query(kind):
+            if len(plan.windows) <= SMALL_QUERY_WINDOWS:
                 self.onnx_texts += len(texts)
                 return self.fast.encode_plan(plan, kind)
         return self.main.encode(texts, kind)

@@ -207,11 +207,13 @@ def test_routing_queries_to_onnx_and_batches_to_torch():
     routed.encode(["aide aux devoirs"], "query")  # type: ignore[arg-type]
     assert fast.calls == 2 and main.kinds == [], "a plain 'query' string routes the same"
     routed.encode(["un passage"], TextKind.PASSAGE)
-    assert main.kinds == [TextKind.PASSAGE], "passages (index builds) go to torch"
+    assert fast.calls == 3 and main.kinds == [], "one record (« plus comme ceci ») to ONNX"
+    routed.encode(["un passage"] * (SMALL_QUERY_WINDOWS + 1), TextKind.PASSAGE)
+    assert main.kinds == [TextKind.PASSAGE], "passages in batches (index builds) go to torch"
     routed.encode(["x" * 10 * (SMALL_QUERY_WINDOWS + 1)], TextKind.QUERY)
-    assert main.kinds[-1] is TextKind.QUERY and fast.calls == 2, "a long query goes to torch"
+    assert main.kinds[-1] is TextKind.QUERY and fast.calls == 3, "a long query goes to torch"
     routed.encode(["court"] * (SMALL_QUERY_WINDOWS + 1), TextKind.QUERY)
-    assert len(main.kinds) == 3 and fast.calls == 2, "a batch of queries goes to torch"
+    assert len(main.kinds) == 3 and fast.calls == 3, "a batch of queries goes to torch"
 
 
 def test_without_export_everything_goes_to_torch():
@@ -333,6 +335,8 @@ def test_e5_adapted_routes_a_real_query_to_onnx_and_passages_to_torch(minilm):
     query = routed.encode([FRENCH[0]], TextKind.QUERY)
     assert routed.onnx_texts == 1 and not routed.main.loaded, "no torch for a query"
     routed.encode(["un passage"], TextKind.PASSAGE)
+    assert routed.onnx_texts == 2 and not routed.main.loaded, "nor for one record"
+    routed.encode(FRENCH[:5], TextKind.PASSAGE)
     assert routed.main.loaded
     assert float(query[0] @ routed.main.encode([FRENCH[0]], TextKind.QUERY)[0]) >= 0.999
 
