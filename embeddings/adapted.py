@@ -4,10 +4,11 @@
 to ONNX (embeddings/onnx_export.py). Query-sized encodes (at most SMALL_QUERY_WINDOWS
 windows: a need, or the one record of « plus comme ceci ») go to ONNX Runtime on one
 thread: importing onnxruntime takes ≈ 0.3 s where torch and the model take 5–10 s, and
-the vectors agree to a cosine ≥ 0.999 (checked at export). Batches (index builds, reports) and long texts go to
-sentence-transformers, loaded on first need. The encoder id is the sentence-transformers
-one, so an index built either way is the same index. Without a matching export (missing,
-or the folder changed since), everything goes to torch and a log line says why.
+the vectors agree to a cosine ≥ 0.999 (checked at export). Batches (index builds,
+reports) and long texts go to sentence-transformers, loaded on first need. The encoder id
+is the sentence-transformers one, so an index built either way is the same index. Without
+a matching export (missing, or the folder changed since), everything goes to torch and a
+log line says why.
 """
 
 from __future__ import annotations
