@@ -263,7 +263,8 @@ def run_adapt(
         f"{result.steps} lots, {result.epochs} époque(s), en {result.seconds:.0f} s "
         f"(perte finale {result.final_loss:.3f}).\n"
         f"{run_export(result.target)}\n"
-        f"Pour l'essayer : RECO_ENCODERS=st:{result.target} RECO_INDEX=<dossier> reco build"
+        "C'est l'encodeur par défaut (e5-adapted) s'il est dans models/ : lancez `reco build` "
+        f"pour reconstruire l'index (ailleurs : RECO_ENCODERS=st:{result.target} reco build)."
     )
 
 
