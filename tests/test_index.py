@@ -10,7 +10,6 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from embeddings.base import TextKind
@@ -28,7 +27,7 @@ from recommender.index.directory import (
     load_index,
     vector_index,
 )
-from recommender.index.hubness import hub_prior
+from recommender.index.hubness import chunk_owners, hub_prior
 from recommender.index.lexical import LexicalIndex
 from recommender.records.records import Action, load_actions
 from recommender.search.search import Recommender
@@ -101,8 +100,7 @@ def _in_memory(actions, encoder) -> LoadedIndex:
     )
     faiss_index = vector_index.build_faiss(vectors)
     references = encoder.encode([reference_need(a) for a in actions], TextKind.QUERY)
-    position = {a.id: i for i, a in enumerate(actions)}
-    owner = np.array([position[c.action_id] for c in chunks])
+    owner = chunk_owners(chunks, actions)
     hub = hub_prior(references, range(len(actions)), faiss_index, owner, len(actions))
     dense = index_module.DenseChannel(encoder.id, encoder.dim, faiss_index, hub)
     lexical = LexicalIndex.build([lexical_document(a) for a in actions])

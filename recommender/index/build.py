@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 from tqdm import tqdm
 
 from embeddings.base import Encoder, TextKind
@@ -15,7 +14,7 @@ from recommender.index import vector_index
 from recommender.index.chunks import chunk_actions, embedding_text, reference_need
 from recommender.index.embed_cache import EmbeddingCache
 from recommender.index.directory import DenseBuild, write_index
-from recommender.index.hubness import hub_prior
+from recommender.index.hubness import chunk_owners, hub_prior
 from recommender.records.records import Action
 from recommender.core.storage import atomic_directory
 from recommender.index.vector_index import IndexKind
@@ -100,8 +99,7 @@ def build_index(
     titles = {a.id: a.title for a in actions}
     texts = [embedding_text(c, titles[c.action_id]) for c in chunks]
     references = [reference_need(a) for a in actions]
-    position = {a.id: i for i, a in enumerate(actions)}
-    owner = np.array([position[c.action_id] for c in chunks], dtype=np.int64)
+    owner = chunk_owners(chunks, actions)
     with atomic_directory(index_dir) as work:
         channels = []
         all_stats = []

@@ -13,7 +13,12 @@ from embeddings.base import Encoder, TextKind
 from recommender.index import vector_index
 from recommender.index.chunks import Chunk
 from recommender.index.directory import LoadedIndex
-from recommender.index.hubness import CHUNK_CANDIDATES, DENSE_POOL, pool_by_action
+from recommender.index.hubness import (
+    CHUNK_CANDIDATES,
+    DENSE_POOL,
+    chunk_owners,
+    pool_by_action,
+)
 from recommender.index.lexical import analyze
 from recommender.records.records import Action
 from recommender.search.calibration import Calibration, MatchLevel, default_calibration
@@ -106,8 +111,7 @@ class Recommender:
             else default_calibration(ids)
         )
         self.actions = index.actions
-        self._position = {a.id: i for i, a in enumerate(self.actions)}
-        self._chunk_owner = np.array([self._position[c.action_id] for c in index.chunks])
+        self._chunk_owner = chunk_owners(index.chunks, self.actions)
         self._chunks_of: list[list[int]] = [[] for _ in self.actions]
         for row, owner in enumerate(self._chunk_owner):
             self._chunks_of[owner].append(row)
