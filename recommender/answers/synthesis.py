@@ -7,10 +7,10 @@ by theme with simple, reviewable word lists. Every point keeps the cards it come
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from recommender.answers.statements import statements
 from recommender.index.lexical import analyze
 
 # Theme -> stems (accent-free, as produced by `analyze`). First matching theme wins.
@@ -40,7 +40,6 @@ PISTE_THEMES: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 OTHER = "Autres points"
 MERGE_SIMILARITY = 0.6
-_SPLIT = re.compile(r"(?<=[.!?;])\s+|\n+")
 
 
 @dataclass(frozen=True)
@@ -53,12 +52,6 @@ class Point:
 class Group:
     theme: str
     points: tuple[Point, ...]
-
-
-def statements(text: str) -> list[str]:
-    """Sentences or lines worth keeping (a lone « - » or a two-word fragment is not)."""
-    parts = [p.strip(" -•*\t") for p in _SPLIT.split(text or "")]
-    return [p for p in parts if len(p.split()) >= 3]
 
 
 def _theme(stems: set[str], themes: dict[str, tuple[str, ...]]) -> str:
