@@ -73,3 +73,29 @@ def test_bad_queue_concurrency_is_a_french_error(raw):
 
     with pytest.raises(ValueError, match="RECO_CONCURRENCY vaut"):
         app.concurrency({"RECO_CONCURRENCY": raw})
+
+
+def test_the_app_preloads_each_query_encoder_and_survives_a_missing_model(monkeypatch, caplog):
+    import app
+    from embeddings import EncoderUnavailable
+
+    prepared: list[str] = []
+
+    class Ready:
+        def __init__(self, spec: str) -> None:
+            self.spec = spec
+
+        def prepare_queries(self) -> None:
+            prepared.append(self.spec)
+
+    def encoder_for(spec, models_dir=None):
+        if spec == "absent":
+            raise EncoderUnavailable("le modèle n'existe pas encore")
+        return Ready(spec)
+
+    monkeypatch.setenv("RECO_ENCODERS", "absent,e5-adapted")
+    monkeypatch.setattr(app, "get_encoder", encoder_for)
+    with caplog.at_level("INFO", logger="reco.app"):
+        app.preload_query_encoders().join(timeout=10)
+    assert prepared == ["e5-adapted"]
+    assert "absent not preloaded" in caplog.text

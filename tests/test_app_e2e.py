@@ -17,7 +17,6 @@ from pathlib import Path
 
 import pytest
 
-import app
 from bench.app_bench import free_port
 from bench.fake_index import build_fake_index
 from bench.loadtest_sessions import wait_until_up
@@ -26,7 +25,7 @@ from recommender.answers.feedback import FeedbackStore
 from recommender.core.config import Settings
 from recommender.search.service import Engine
 from tests.test_conversation import NEED
-from ui import chat, common, report_tab, trainers
+from ui import chat, common, interface, report_tab, trainers
 
 ROOT = Path(__file__).resolve().parents[1]
 START_TIMEOUT = 90.0
@@ -149,7 +148,7 @@ def engine(fake_env) -> Engine:
 
 def test_building_the_app_loads_nothing():
     calls = []
-    demo = app.build_app(lambda: calls.append(1), FeedbackStore(Path("/nonexistent/x")))
+    demo = interface.build_app(lambda: calls.append(1), FeedbackStore(Path("/nonexistent/x")))
     assert calls == [] and demo is not None
 
 
@@ -233,6 +232,6 @@ def test_trainer_handlers(engine):
 def test_page_load_without_index_shows_a_banner(tmp_path):
     missing = Settings.from_env({"RECO_INDEX": str(tmp_path / "absent"), "RECO_ENCODERS": "fake"})
     holder = common.EngineHolder(lambda: Engine.load(missing))
-    values = app._on_load(holder, True, "", True, "(tous)", "(tous)", "(tous)", "(tous)")
+    values = interface.on_load(holder, True, "", True, "(tous)", "(tous)", "(tous)", "(tous)")
     assert "n'est pas prêt" in values[0] and "reco build" in values[0]
     assert "n'est pas prêt" in trainers._open(holder, "act-x", True)

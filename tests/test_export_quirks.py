@@ -10,6 +10,7 @@ from dataclasses import replace
 
 import pytest
 
+from bench.export_render import HEADER, render_export, render_layout1, render_layout2
 from recommender.records.export import (
     Line,
     find_record_starts,
@@ -20,7 +21,6 @@ from recommender.records.export import (
 from recommender.records.export_format import ExportError
 from recommender.records.ingest import decode_bytes
 from recommender.records.records import Action
-from tests.export_render import HEADER, render_export, render_layout1, render_layout2
 
 BASE = Action(
     title="Jardin partagé",

@@ -1,4 +1,4 @@
-"""Round trips: records → export text (tests/export_render.py) → parser → the same records.
+"""Round trips: records → export text (bench/export_render.py) → parser → the same records.
 
 Also checks that the renderer writes what the real exports write, and that JSON Lines and
 CSV files using the field names of actions.jsonl read back to the same records.
@@ -18,17 +18,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from recommender.records.export import parse_export
-from recommender.records.export_format import HEADER, LABELS, SECTION_HEADERS, SUB_HEADINGS
-from recommender.records.ingest import decode_bytes, ingest_paths, read_file
-from recommender.records.records import LIST_FIELDS, TEXT_FIELDS, Action, fold
-from tests.export_render import (
+from bench.export_render import (
     L_FILES,
     S_FILES,
     render_export,
     render_lines,
     start_lines,
 )
+from recommender.records.export import parse_export
+from recommender.records.export_format import HEADER, LABELS, SECTION_HEADERS, SUB_HEADINGS
+from recommender.records.ingest import decode_bytes, ingest_paths, read_file
+from recommender.records.records import LIST_FIELDS, TEXT_FIELDS, Action, fold
 
 SEEDS = {
     "000": ("000_5dae888f72d1ca25.txt", 1),

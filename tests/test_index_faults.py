@@ -20,7 +20,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import app
 from bench.fake_index import build_fake_index, fake_env
 from recommender.cli.commands import run_build
 from recommender.core.config import Settings
@@ -31,7 +30,7 @@ from recommender.records.records import load_actions, save_actions
 from recommender.search.service import Engine
 from tests.test_app_e2e import ROOT, _chat, _client, serve
 from tests.test_conversation import NEED
-from ui import chat, common, report_tab, trainers
+from ui import chat, common, interface, report_tab, trainers
 
 NOTICE = "l'index sur disque ne peut plus être chargé"
 NEW_TITLE = "Potager magique des Lucioles"
@@ -212,11 +211,11 @@ def test_trainer_report_and_banner_carry_the_notice(settings, tmp_path):
     out, status = report_tab._report(holder, str(needs), "", "HTML", 3, progress=NO_PROGRESS)
     if out is not None:  # the report module is there
         assert "Rapport prêt" in status and NOTICE in status
-    banner = app._on_load(holder, True, "", True, "(tous)", "(tous)", "(tous)", "(tous)")[0]
+    banner = interface.on_load(holder, True, "", True, "(tous)", "(tous)", "(tous)", "(tous)")[0]
     assert NOTICE in banner and "reco build" in banner
     _rebuild(settings)
     assert NOTICE not in trainers._open(holder, first_id, True)
-    banner = app._on_load(holder, True, "", True, "(tous)", "(tous)", "(tous)", "(tous)")[0]
+    banner = interface.on_load(holder, True, "", True, "(tous)", "(tous)", "(tous)", "(tous)")[0]
     assert banner == ""
 
 

@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 from embeddings import EncoderUnavailable, TextKind, make_encoder
 from embeddings import onnx_export as export_module
 from embeddings.adapted import RoutedEncoder, adapted_encoder
+from embeddings.base import prepare_queries
 from embeddings.fake import FakeEncoder
 from embeddings.onnx import ONNX_DIR, OnnxEncoder, export_problem, read_stamp
 from embeddings.onnx_export import ExportError, export_onnx
@@ -185,6 +186,9 @@ class _FakeFast:
         self.calls += 1
         return self.fake.encode([plan.windows[0]], kind)
 
+    def prepare_queries(self):
+        self.prepared = True
+
 
 class _FakeMain:
     id = "st-main"
@@ -214,6 +218,14 @@ def test_routing_queries_to_onnx_and_batches_to_torch():
     assert main.kinds[-1] is TextKind.QUERY and fast.calls == 3, "a long query goes to torch"
     routed.encode(["court"] * (SMALL_QUERY_WINDOWS + 1), TextKind.QUERY)
     assert len(main.kinds) == 3 and fast.calls == 3, "a batch of queries goes to torch"
+
+
+def test_preparing_queries_loads_the_onnx_path_only():
+    main, fast = _FakeMain(), _FakeFast()
+    prepare_queries(RoutedEncoder(main, fast))  # type: ignore[arg-type]
+    assert getattr(fast, "prepared", False) and main.kinds == []
+    prepare_queries(RoutedEncoder(_FakeMain(), None))  # type: ignore[arg-type]  # no export
+    prepare_queries(FakeEncoder(dim=8))  # an encoder without a query path to load: nothing
 
 
 def test_without_export_everything_goes_to_torch():
@@ -332,6 +344,9 @@ def test_real_export_is_idempotent_and_force_redoes_it(minilm):
 def test_e5_adapted_routes_a_real_query_to_onnx_and_passages_to_torch(minilm):
     routed = adapted_encoder(minilm)
     assert isinstance(routed.fast, OnnxEncoder) and routed.dim == 384
+    routed.prepare_queries()
+    assert routed.fast._tokenizer is not None and 1 in routed.fast._sessions
+    assert not routed.main.loaded, "preparing queries never loads torch"
     query = routed.encode([FRENCH[0]], TextKind.QUERY)
     assert routed.onnx_texts == 1 and not routed.main.loaded, "no torch for a query"
     routed.encode(["un passage"], TextKind.PASSAGE)

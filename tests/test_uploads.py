@@ -31,7 +31,7 @@ import app
 from recommender.reports.needs_file import MAX_NEEDS, SUPPORTED, ReportError, read_needs
 from recommender.reports.needs_formats import MAX_LINES, MAX_ROWS
 from recommender.search.service import Engine
-from ui import common, report_tab
+from ui import common, interface, report_tab
 
 ROOT = Path(__file__).resolve().parents[1]
 ACCEPTED = (".csv", ".xlsx", ".txt", ".jsonl")
@@ -169,7 +169,8 @@ def test_gradio_refuses_uploads_over_its_own_limit(monkeypatch):
 
     monkeypatch.setenv("GRADIO_SERVER_NAME", "127.0.0.1")
     monkeypatch.setattr(sys, "argv", ["app.py"])
-    monkeypatch.setattr(app, "build_app", lambda *args, **kwargs: Demo())
+    monkeypatch.setattr(interface, "build_app", lambda *args, **kwargs: Demo())
+    monkeypatch.setattr(app, "preload_query_encoders", lambda: None)
     with pytest.raises(Stop):
         app.main()
     size = re.fullmatch(r"(\d+)\s*([kmg])b", str(launched.get("max_file_size", "")).lower())

@@ -1,4 +1,4 @@
-"""Test helper: render `Action` records back into the text export, in either layout.
+"""Render `Action` records back into the text export, in either layout (tests, bench).
 
 The order of labels, the `-` line that opens some lists, the `Partenaires d'action:`
 sub-heading and the territory printed twice all follow the real exports in data/raw/.
