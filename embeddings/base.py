@@ -32,6 +32,13 @@ class Encoder(Protocol):
         ...
 
 
+def prepare_queries(encoder: Encoder) -> None:
+    """Have `encoder` load its query path now, when it offers to (`prepare_queries()`)."""
+    prepare = getattr(encoder, "prepare_queries", None)
+    if prepare is not None:
+        prepare()
+
+
 class EncoderUnavailable(RuntimeError):
     """The encoder cannot be loaded here (package missing, model folder absent...)."""
 
