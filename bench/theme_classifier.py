@@ -1,0 +1,278 @@
+"""Cross-validated themes of limit and perspective statements (docs/EVALUATION.md).
+
+    python -m bench.theme_classifier [--encoder e5-adapted] [--seeds 3] [--out FILE.md]
+
+Stratified 5-fold cross-validation on data/synthesis/labels.json (232 statements), repeated
+with `--seeds` shuffles; each side (limits, perspectives) separately. For every method the
+table gives macro-F1 over the side's themes (« autre » included, as labelled), the share of
+statements put in « autre », and the macro-F1 on the statements the cutting keeps
+(answers/statements.py drops « Aucune limite », « à déterminer »…). Methods:
+
+- kNN (k=3, cosine), nearest prototype, logistic regression and linear SVM on the embeddings
+  (scikit-learn, the statements as e5 « query: » texts);
+- the product (`answers.themes.fit_classifier`): softmax regression on the embeddings plus
+  the stems shared with each definition, trained with the definitions and their phrases;
+- the former keyword lists of answers/synthesis.py (written before the labels), mapped to the
+  new themes, alone and as an override of the product on the themes where they measure better.
+
+Vectors are cached in cache/statements/ (the first run embeds ~460 short texts).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+from embeddings.registry import get_encoder
+from recommender.answers.statements import statements
+from recommender.answers.themes import (
+    KINDS,
+    OTHER,
+    SYNTHESIS_DIR,
+    StatementVectors,
+    Taxonomy,
+    fit_classifier,
+    load_labelled,
+)
+from recommender.index.lexical import analyze
+
+FOLDS = 5
+# The former lists (answers/synthesis.py before issue 14) and the new theme they stand for.
+OLD_LISTS: dict[str, dict[str, tuple[str, tuple[str, ...]]]] = {
+    "limite": {
+        "Mobiliser et garder le public": ("mobilisation_public", ("mobilis", "particip",
+            "frequent", "inscri", "venu", "touch", "essouffl", "assidu", "absent", "adher")),
+        "Moyens financiers": ("financement", ("cout", "financ", "budget", "subvent", "argent",
+            "payant", "prix", "fond", "euro")),
+        "Équipe et bénévoles": ("equipe_benevoles", ("benevol", "salari", "equip", "animateur",
+            "professionnel", "personnel", "referent", "encadr")),
+        "Temps et organisation": ("temps_duree", ("temp", "organis", "planning", "calendri",
+            "horair", "dure", "logist", "rythm")),
+        "Partenariats": ("partenariat_institutions", ("partenair", "partenariat", "collabor",
+            "reseau", "institu")),
+        "Contexte sanitaire": ("contexte_sanitaire", ("covid", "sanitair", "confin", "crise",
+            "virus")),
+        "Communication": (OTHER, ("communiqu", "communic", "inform", "affich", "diffus",
+            "connaitr")),
+        "Lieux et matériel": ("locaux_materiel", ("local", "lieu", "sall", "materiel", "espac",
+            "equipe", "transport")),
+    },
+    "perspective": {
+        "Poursuivre et pérenniser": ("poursuivre", ("poursuiv", "continu", "renouvel",
+            "perenn", "reconduir", "maintien", "maintenir", "prochain", "annee")),
+        "Élargir le public ou le territoire": ("elargir_public", ("elarg", "ouvr", "etendr",
+            "developp", "nouveau", "autr", "quarti", "commun")),
+        "Impliquer davantage les habitants": ("impliquer_habitants", ("habit", "benevol",
+            "autonom", "particip", "implique", "implic", "porteur")),
+        "Renforcer les partenariats": ("partenariats", ("partenair", "partenariat", "collabor",
+            "reseau")),
+        "Se former et outiller": (OTHER, ("form", "outil", "guid", "livret", "support")),
+    },
+}  # fmt: skip
+
+
+def old_keywords(text: str, kind: str) -> str:
+    """The first former list with a matching stem, as a new theme (« autre » if none)."""
+    stems = set(analyze(text))
+    for theme, cues in OLD_LISTS[kind].values():
+        if any(s.startswith(cues) for s in stems):
+            return theme
+    return OTHER
+
+
+def macro_f1(gold: Sequence[str], pred: Sequence[str], classes: Sequence[str]) -> float:
+    return float(np.mean([f1(gold, pred, c) for c in classes]))
+
+
+def f1(gold: Sequence[str], pred: Sequence[str], c: str) -> float:
+    tp = sum(g == c and p == c for g, p in zip(gold, pred, strict=True))
+    fp = sum(g != c and p == c for g, p in zip(gold, pred, strict=True))
+    fn = sum(g == c and p != c for g, p in zip(gold, pred, strict=True))
+    return 2 * tp / (2 * tp + fp + fn) if tp else 0.0
+
+
+def stratified_folds(labels: Sequence[str], seed: int, k: int = FOLDS) -> list[np.ndarray]:
+    """Indices of k test folds, each class spread evenly over the folds (like scikit-learn's
+    StratifiedKFold with shuffling)."""
+    rng = np.random.default_rng(seed)
+    folds: list[list[int]] = [[] for _ in range(k)]
+    offset = 0
+    for c in sorted(set(labels)):
+        members = [i for i, y in enumerate(labels) if y == c]
+        rng.shuffle(members)
+        for j, i in enumerate(members):
+            folds[(offset + j) % k].append(i)
+        offset += len(members)
+    return [np.array(sorted(f)) for f in folds]
+
+
+Method = Callable[[list[int], list[int]], list[str]]  # train rows, test rows -> predictions
+
+
+def sk_methods(x: np.ndarray, y: list[str]) -> dict[str, Method]:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.svm import LinearSVC
+
+    def sk(make: Callable[[], object]) -> Method:
+        def run(train: list[int], test: list[int]) -> list[str]:
+            model = make()
+            model.fit(x[train], [y[i] for i in train])  # type: ignore[attr-defined]
+            return list(model.predict(x[test]))  # type: ignore[attr-defined]
+
+        return run
+
+    def knn(train: list[int], test: list[int], k: int = 3) -> list[str]:
+        out = []
+        for row in x[test] @ x[train].T:
+            votes: Counter[str] = Counter()
+            for j in np.argsort(-row)[:k]:
+                votes[y[train[j]]] += float(row[j])
+            out.append(votes.most_common(1)[0][0])
+        return out
+
+    def prototype(train: list[int], test: list[int]) -> list[str]:
+        classes = sorted({y[i] for i in train})
+        centres = np.stack([x[[i for i in train if y[i] == c]].mean(axis=0) for c in classes])
+        return [classes[j] for j in (x[test] @ centres.T).argmax(axis=1)]
+
+    return {
+        "kNN (k=3) sur les vecteurs": knn,
+        "prototype le plus proche": prototype,
+        "régression logistique sur les vecteurs": sk(
+            lambda: LogisticRegression(C=10, max_iter=3000, class_weight="balanced")
+        ),
+        "SVM linéaire sur les vecteurs": sk(lambda: LinearSVC(C=1, class_weight="balanced")),
+    }
+
+
+PRODUCT = "produit : vecteurs + définitions (answers/themes.py)"
+
+
+def product_method(
+    taxonomy: Taxonomy,
+    kind: str,
+    texts: list[str],
+    gold: list[str],
+    vectors: StatementVectors,
+    *,
+    other: bool,
+) -> Method:
+    """The product's classifier, fitted on the training rows only."""
+
+    def run(train: list[int], test: list[int]) -> list[str]:
+        model = fit_classifier(
+            taxonomy,
+            kind,
+            [texts[i] for i in train],
+            [gold[i] for i in train],
+            vectors,
+            other=other,
+        )
+        test_texts = [texts[i] for i in test]
+        return model.predict(test_texts, vectors(test_texts))
+
+    return run
+
+
+def evaluate(encoder_spec: str, seeds: int) -> str:
+    taxonomy = Taxonomy.load(SYNTHESIS_DIR)
+    labelled = load_labelled(SYNTHESIS_DIR)
+    encoder = get_encoder(encoder_spec, models_dir=Path("models"))
+    vectors = StatementVectors(encoder, Path("cache/statements"))
+    started = time.perf_counter()
+    lines = [
+        f"Encodeur : `{encoder.id}` ; validation croisée stratifiée {FOLDS} plis × {seeds} "
+        f"tirages ; {len(labelled)} énoncés étiquetés.",
+        "",
+    ]
+    per_theme_rows: list[str] = []
+    for kind in KINDS:
+        rows = [s for s in labelled if s.kind == kind]
+        texts = [s.text for s in rows]
+        gold = [s.theme for s in rows]
+        classes = taxonomy.keys(kind)
+        kept = [i for i, s in enumerate(rows) if s.text in statements(s.text)]
+        x = vectors(texts).astype(np.float64)
+
+        methods = sk_methods(x, gold)
+        methods[PRODUCT] = product_method(taxonomy, kind, texts, gold, vectors, other=True)
+        methods["produit entraîné sans « autre »"] = product_method(
+            taxonomy, kind, texts, gold, vectors, other=False
+        )
+        predictions: dict[str, list[list[str]]] = {name: [] for name in methods}
+        for seed in range(seeds):
+            folds = stratified_folds(gold, seed)
+            for name, method in methods.items():
+                pred = [""] * len(rows)
+                for test in folds:
+                    test_rows = [int(i) for i in test]
+                    train = [i for i in range(len(rows)) if i not in set(test_rows)]
+                    for i, p in zip(test_rows, method(train, test_rows), strict=True):
+                        pred[i] = p
+                predictions[name].append(pred)
+        keywords = [old_keywords(t, kind) for t in texts]
+        predictions["anciennes listes de mots (avant)"] = [keywords] * seeds
+        # Keyword lists kept only on the themes where they measure better than the product.
+        best = predictions[PRODUCT]
+        product_f1 = {c: np.mean([f1(gold, p, c) for p in best]) for c in classes}
+        better = [c for c in classes if c != OTHER and f1(gold, keywords, c) > product_f1[c]]
+        predictions[f"produit + listes sur {', '.join(better) or 'aucun thème'}"] = [
+            [k if k in better else p for k, p in zip(keywords, pred, strict=True)] for pred in best
+        ]
+        lines += [
+            f"### {'Limites' if kind == 'limite' else 'Perspectives'} ({len(rows)} énoncés, "
+            f"{len(classes)} thèmes dont « autre »)",
+            "",
+            "| méthode | macro-F1 | écart entre tirages | part « autre » | macro-F1 sur les "
+            f"{len(kept)} énoncés gardés par le découpage |",
+            "|---|---|---|---|---|",
+        ]
+        for name, preds in predictions.items():
+            scores = [macro_f1(gold, p, classes) for p in preds]
+            other = np.mean([sum(q == OTHER for q in p) / len(p) for p in preds])
+            kept_scores = [
+                macro_f1([gold[i] for i in kept], [p[i] for i in kept], classes) for p in preds
+            ]
+            lines.append(
+                f"| {name} | **{np.mean(scores):.3f}** | {min(scores):.3f}–{max(scores):.3f} "
+                f"| {other:.0%} | {np.mean(kept_scores):.3f} |"
+            )
+        gold_other = sum(g == OTHER for g in gold) / len(gold)
+        lines += ["", f"Part de « autre » dans les étiquettes : {gold_other:.0%}.", ""]
+        counts = Counter(gold)
+        per_theme_rows += [
+            f"| {kind} | {taxonomy.label(kind, c)} | {counts[c]} | {product_f1[c]:.2f} "
+            f"| {f1(gold, keywords, c):.2f} |"
+            for c in classes
+        ]
+    lines += [
+        "### F1 par thème (produit, moyenne des tirages ; anciennes listes)",
+        "",
+        "| côté | thème | énoncés | F1 produit | F1 anciennes listes |",
+        "|---|---|---|---|---|",
+        *per_theme_rows,
+        "",
+        f"Durée : {time.perf_counter() - started:.0f} s.",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--encoder", default="e5-adapted")
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args(argv)
+    text = evaluate(args.encoder, args.seeds)
+    print(text)
+    if args.out:
+        args.out.write_text(text + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    main()
