@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -96,17 +97,31 @@ def query_texts() -> list[str]:
 # ---- one path, in its own process ------------------------------------------------------------
 
 
-def _encoder(path: Path_, folder: Path, threads: int) -> Any:
-    from embeddings.precision import passage_encoder
+def _encoder(path: Path_, folder: Path, onnx_dir: Path | None) -> Any:
+    """The batch encoder of `path`, as embeddings/adapted.py builds it, on 2 threads."""
+    if path.engine == "torch":
+        from embeddings.st import SentenceTransformerEncoder
 
-    return passage_encoder(folder, path.engine, path.precision, threads=threads)
+        encoder = SentenceTransformerEncoder(str(folder), precision=path.precision)
+        import torch
+
+        torch.set_num_threads(PASSAGE_THREADS)
+        return encoder
+    from embeddings.onnx import INT8_FILE, MODEL_FILE, OnnxEncoder
+
+    model_file = INT8_FILE if path.precision == "int8" else MODEL_FILE
+    return OnnxEncoder(
+        folder, batch_threads=PASSAGE_THREADS, onnx_dir=onnx_dir, model_file=model_file
+    )
 
 
 def _rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def child(path: Path_, folder: Path, work: Path, sample: bool) -> dict[str, Any]:
+def child(
+    path: Path_, folder: Path, work: Path, sample: bool, onnx_dir: Path | None
+) -> dict[str, Any]:
     """Measure one path; vectors go to `work`, figures are returned."""
     from embeddings.base import TextKind
 
@@ -115,7 +130,7 @@ def child(path: Path_, folder: Path, work: Path, sample: bool) -> dict[str, Any]
     if sample:
         passages, queries = passages[: SLOW_SAMPLE[0]], queries[: SLOW_SAMPLE[1]]
     started = time.perf_counter()
-    encoder = _encoder(path, folder, PASSAGE_THREADS)
+    encoder = _encoder(path, folder, onnx_dir)
     encoder.encode(passages[:2], TextKind.PASSAGE)  # load and warm up
     encoder.encode(queries[:1], TextKind.QUERY)
     load_s = time.perf_counter() - started
@@ -155,20 +170,33 @@ def child(path: Path_, folder: Path, work: Path, sample: bool) -> dict[str, Any]
 # ---- the run -----------------------------------------------------------------------------------
 
 
-def prepare_int8(folder: Path) -> str | None:
-    """Make the int8 export when `reco model export` has not (None) or say why not."""
-    from embeddings.onnx_export import ExportError, quantised_export
+def prepare_int8(folder: Path, work: Path) -> tuple[Path | None, str | None]:
+    """The onnx folder holding an up-to-date int8 export: the model's own (`reco model
+    export --int8`) or one made in `work` (the model folder is never written); or why not."""
+    from embeddings.onnx import ONNX_DIR, STAMP_FILE, export_problem
+    from embeddings.onnx_int8 import QuantiseError, int8_problem, quantise_export
 
+    if export_problem(folder) is not None:
+        return None, export_problem(folder)
+    if int8_problem(folder) is None:
+        return folder / ONNX_DIR, None
+    onnx_dir = work / ONNX_DIR
+    onnx_dir.mkdir()
+    (onnx_dir / "model.onnx").symlink_to((folder / ONNX_DIR / "model.onnx").resolve())
+    shutil.copy(folder / ONNX_DIR / STAMP_FILE, onnx_dir / STAMP_FILE)
     try:
-        quantised_export(folder)
-    except ExportError as exc:
-        return str(exc)
-    return None
+        quantise_export(folder, onnx_dir=onnx_dir)
+    except QuantiseError as exc:
+        return None, str(exc)
+    return onnx_dir, None
 
 
-def run_path(path: Path_, folder: Path, work: Path, sample: bool) -> dict[str, Any]:
+def run_path(
+    path: Path_, folder: Path, work: Path, sample: bool, onnx_dir: Path | None
+) -> dict[str, Any]:
     command = [sys.executable, "-m", "bench.encoder_paths", "--child", path.key]
     command += ["--folder", str(folder), "--work", str(work)] + (["--sample"] if sample else [])
+    command += ["--onnx-dir", str(onnx_dir)] if onnx_dir and path.precision == "int8" else []
     done = subprocess.run(command, capture_output=True, text=True, cwd=REPO, check=False)
     if done.returncode != 0:
         return {"error": (done.stderr.strip().splitlines() or ["échec"])[-1]}
@@ -198,9 +226,9 @@ def run(quick: bool = False, folder: Path = FOLDER, data: Path | None = None) ->
         f"Processeur : {', '.join(flags) or 'aucune extension notable'} ; bfloat16 "
         f"{'natif' if native else 'émulé (ni AVX512-BF16 ni AMX) : mesuré sur un échantillon'}."
     )
-    problem = prepare_int8(folder)
     with tempfile.TemporaryDirectory(prefix="reco-encoder-paths-") as tmp:
         work = Path(tmp)
+        int8_dir, problem = prepare_int8(folder, work)
         passages = passage_texts(data or REPO / "data" / "actions.jsonl")
         queries = query_texts()
         if quick:
@@ -213,7 +241,7 @@ def run(quick: bool = False, folder: Path = FOLDER, data: Path | None = None) ->
                 results[path.key] = {"error": problem}
                 continue
             sample = path.precision == "bfloat16" and not native
-            results[path.key] = run_path(path, folder, work, sample)
+            results[path.key] = run_path(path, folder, work, sample, int8_dir)
             print(f"{path.key}: {results[path.key]}", file=sys.stderr, flush=True)
         reference = results["torch-fp32"]
         for path in PATHS:
@@ -262,10 +290,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--work", type=Path, default=None, help=argparse.SUPPRESS)
     parser.add_argument("--sample", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--onnx-dir", type=Path, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
         path = next(p for p in PATHS if p.key == args.child)
-        print(json.dumps(child(path, args.folder, args.work, args.sample)))
+        print(json.dumps(child(path, args.folder, args.work, args.sample, args.onnx_dir)))
         return
     from bench.markdown import table
 

@@ -54,3 +54,8 @@ def normalise(vectors: np.ndarray) -> np.ndarray:
 
 def empty(dim: int) -> np.ndarray:
     return np.zeros((0, dim), dtype=np.float32)
+
+
+def passage_precision(encoder: Encoder) -> str:
+    """float32, bfloat16 or int8: how `encoder` computes passages (index manifest, cache key)."""
+    return str(getattr(encoder, "passage_precision", "float32"))

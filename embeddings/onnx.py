@@ -24,6 +24,7 @@ from embeddings.windows import WindowPlan, plan_windows, pool_windows, split_win
 
 ONNX_DIR = "onnx"
 MODEL_FILE = "model.onnx"
+INT8_FILE = "model.int8.onnx"  # dynamic int8 quantisation of MODEL_FILE (`--int8`)
 STAMP_FILE = "export.json"
 STAMP_VERSION = 1
 BATCH_SIZE = 32
@@ -82,11 +83,18 @@ class OnnxEncoder:
     """The Encoder protocol over `<folder>/onnx/model.onnx`; sessions load lazily."""
 
     def __init__(
-        self, folder: Path | str, *, query_threads: int = 1, onnx_dir: Path | None = None
+        self,
+        folder: Path | str,
+        *,
+        query_threads: int = 1,
+        batch_threads: int = 0,
+        onnx_dir: Path | None = None,
+        model_file: str = MODEL_FILE,
     ) -> None:
         self.folder = Path(folder)
         self.onnx_dir = onnx_dir or self.folder / ONNX_DIR  # another one while exporting
-        if not (self.onnx_dir / MODEL_FILE).is_file():
+        self.model_file = model_file
+        if not (self.onnx_dir / model_file).is_file():
             raise EncoderUnavailable(
                 f"pas d'export ONNX dans {self.folder} : lancez `reco model export`"
             )
@@ -94,6 +102,8 @@ class OnnxEncoder:
         self.max_length = int(stamp.get("max_seq_length") or 512)
         self.query_prompt, self.passage_prompt = folder_prompts(self.folder)
         self.query_threads = query_threads
+        self.batch_threads = batch_threads  # 0: ONNX Runtime's default (the physical cores)
+        self.passage_precision = "int8" if model_file == INT8_FILE else "float32"
         self.id = f"onnx-{self.folder.name}-{stamp.get('folder_fingerprint', '')}"
         self._dim = folder_dim(self.folder)
         self._tokenizer: Any = None
@@ -132,7 +142,7 @@ class OnnxEncoder:
         options = ort.SessionOptions()
         options.intra_op_num_threads = threads
         options.inter_op_num_threads = 1
-        path = str(self.onnx_dir / MODEL_FILE)
+        path = str(self.onnx_dir / self.model_file)
         return ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
 
     def prepare_queries(self) -> None:
@@ -163,7 +173,8 @@ class OnnxEncoder:
 
     def encode_plan(self, plan: WindowPlan, kind: TextKind) -> np.ndarray:
         """Vectors of planned texts: one thread for a query-sized plan, all threads else."""
-        session = self._session(self.query_threads if plan.is_small_query(kind) else 0)
+        small = plan.is_small_query(kind)
+        session = self._session(self.query_threads if small else self.batch_threads)
         prompt = self.prompt(kind)
         batches = [
             self._run(session, [prompt + w for w in plan.windows[i : i + BATCH_SIZE]])

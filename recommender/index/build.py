@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from embeddings.base import Encoder, TextKind
+from embeddings.base import Encoder, TextKind, passage_precision
 from recommender.index import vector_index
 from recommender.index.chunks import chunk_actions, embedding_text, reference_need
 from recommender.index.embed_cache import EmbeddingCache
@@ -56,8 +56,11 @@ def _embed_all(
     kind: TextKind = TextKind.PASSAGE,
 ):
     started = time.perf_counter()
-    # Queries and passages of the same text embed differently (e5 prompts): two caches.
-    cache_id = encoder.id if kind is TextKind.PASSAGE else f"{encoder.id}-{kind.value}"
+    # Queries and passages of the same text embed differently (e5 prompts): two caches; and
+    # so do the precisions of the passage path (float32 vectors keep the plain key).
+    precision = passage_precision(encoder)
+    cache_id = encoder.id if precision == "float32" else f"{encoder.id}-{precision}"
+    cache_id = cache_id if kind is TextKind.PASSAGE else f"{cache_id}-{kind.value}"
     cache = EmbeddingCache(cache_dir, cache_id, encoder.dim)
     missing = cache.count_missing(texts)
     unique = len(set(texts))

@@ -26,7 +26,7 @@ from typing import cast
 import faiss
 import numpy as np
 
-from embeddings.base import Encoder
+from embeddings.base import Encoder, passage_precision
 from recommender.index import vector_index
 from recommender.index.chunks import MAX_CHARS, OVERLAP_CHARS, Chunk, chunk_actions
 from recommender.index.manifest import EncoderEntry, Manifest
@@ -137,6 +137,7 @@ def write_index(
                 "hub_file": f"dense/{number}.hub.npy",
                 "faiss_type": vector_index.kind_of(channel.index).value,
                 "ntotal": int(channel.index.ntotal),
+                "precision": passage_precision(channel.encoder),
             }
         )
     manifest: Manifest = {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import NotRequired, TypedDict
 
 
 class EncoderEntry(TypedDict):
@@ -13,6 +13,8 @@ class EncoderEntry(TypedDict):
     hub_file: str  # hub prior per action (.npy), relative to the index directory
     faiss_type: str
     ntotal: int
+    # float32, bfloat16 or int8 (embeddings/precision.py); absent from older indexes
+    precision: NotRequired[str]
 
 
 class Chunking(TypedDict):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from recommender.records.export_format import (
     HEADER,
@@ -90,7 +91,12 @@ def _suspect_label(text: str) -> str | None:
     """A known label that `- text` nearly spells (a typo or renamed label), if any."""
     if not text.startswith("- "):
         return None
-    norm = norm_label(text[2:])
+    return _close_label(norm_label(text[2:]))
+
+
+@lru_cache(maxsize=65536)
+def _close_label(norm: str) -> str | None:
+    """The list items (« - Parentalité ») come back in every record: compared once."""
     close = difflib.get_close_matches(norm, list(_LABEL_BY_NORM), n=1, cutoff=0.86)
     return close[0] if close and close[0] != norm else None
 

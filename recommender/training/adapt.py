@@ -268,7 +268,7 @@ def run_adapt(
     )
 
 
-def run_export(folder: Path, force: bool = False) -> str:
+def run_export(folder: Path, force: bool = False, int8: bool = False) -> str:
     """`reco model export` (also the end of `reco model adapt`): the closing line (French)."""
     from embeddings.onnx_export import ExportError, export_onnx
 
@@ -278,8 +278,26 @@ def run_export(folder: Path, force: bool = False) -> str:
         raise AdaptError(str(exc)) from exc
     where = folder / "onnx"
     if result.skipped:
-        return f"Export ONNX déjà à jour dans {where} (rien à faire)."
+        line = f"Export ONNX déjà à jour dans {where} (rien à faire)."
+    else:
+        line = (
+            f"Export ONNX écrit dans {where} : {result.size_bytes / 1e6:.0f} Mo en "
+            f"{result.seconds:.0f} s (cosinus minimal avec torch : {result.min_cosine:.5f})."
+        )
+    return f"{line}\n{_export_int8(folder, force)}" if int8 else line
+
+
+def _export_int8(folder: Path, force: bool) -> str:
+    from embeddings.onnx_int8 import QuantiseError, quantise_export
+
+    try:
+        result = quantise_export(folder, force=force)
+    except QuantiseError as exc:
+        raise AdaptError(str(exc)) from exc
+    if result.skipped:
+        return "Export int8 déjà à jour (rien à faire)."
     return (
-        f"Export ONNX écrit dans {where} : {result.size_bytes / 1e6:.0f} Mo en "
-        f"{result.seconds:.0f} s (cosinus minimal avec torch : {result.min_cosine:.5f})."
+        f"Export int8 écrit : {result.size_bytes / 1e6:.0f} Mo en {result.seconds:.0f} s "
+        f"(cosinus avec float32 : moyen {result.mean_cosine:.4f}, minimal "
+        f"{result.min_cosine:.4f}) ; pour l'essayer : `reco build --encoders e5-adapted@onnx-int8`."
     )
