@@ -1,6 +1,6 @@
 """`make bench`: every performance figure side by side in one run, written to BENCHMARKS.md.
 
-Usage: python -m bench.run [--quick] [--all] [--only latence,app] [--out BENCHMARKS.md]
+Usage: python -m bench.run [--quick] [--all] [--only latence,app,encodeur] [--out BENCHMARKS.md]
                            [--json results.json]
   --quick  tiny sizes for tests (fake encoder unless RECO_ENCODERS says otherwise)
   --all    also the optional `use` encoder
@@ -21,10 +21,19 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from bench import app_bench, batch, faiss_cache, index_build, latency, lexical_scale, scale
+from bench import (
+    app_bench,
+    batch,
+    encoder_paths,
+    faiss_cache,
+    index_build,
+    latency,
+    lexical_scale,
+    scale,
+)
 from bench.common import Section, busy_processes, load_average, machine, versions
 from bench.markdown import table, write
-from embeddings import EncoderUnavailable
+from embeddings import DEFAULT_ADAPTED_FOLDER, EncoderUnavailable
 from recommender.core.config import Settings
 from recommender.index.chunks import chunk_actions
 from recommender.records.records import load_actions
@@ -33,6 +42,7 @@ from recommender.search.service import Engine
 REPO = Path(__file__).resolve().parent.parent
 QUERIES = REPO / "data" / "eval" / "queries.json"
 OUT, QUICK_OUT = "BENCHMARKS.md", "BENCHMARKS-quick.md"
+ADAPTED = DEFAULT_ADAPTED_FOLDER.name
 CACHED_FROM = 1_000_000  # approximate builds this large are kept in bench/.cache/
 
 
@@ -135,10 +145,11 @@ def run_all(
         ("app", lambda: app_section(app_env, plan.app_repeats)),
         ("BM25", lambda: lexical_scale.run(texts, plan.lexical_sizes, queries, plan.rounds)),
         ("vecteurs", lambda: scale.run(plan.scale_sizes, plan.scale_queries, cache, CACHED_FROM)),
+        ("encodeur", lambda: encoder_section(plan.quick, settings.models_dir / ADAPTED)),
     ]
     chosen = [(name, fn) for name, fn in steps if not only or name in only]
     sections = [build] + [timed_section(name, fn, started) for name, fn in chosen]
-    order = ["latency", "profile", "build", "scale", "lexical", "app", "batch"]
+    order = ["latency", "profile", "build", "encoder", "scale", "lexical", "app", "batch"]
     return sorted(sections, key=lambda s: order.index(s.key))
 
 
@@ -154,6 +165,15 @@ def app_section(env: dict[str, str], repeats: int) -> Section:
         section.rows.append({"mesure": "non mesuré (mode rapide)"})
         return section
     return app_bench.run(env, repeats)
+
+
+def encoder_section(quick: bool, folder: Path) -> Section:
+    """The adapted model's encoder paths (minutes with the real model: never in quick mode)."""
+    if quick:
+        section = Section("encoder", "Encodeur : chemins et précisions", ["mesure"])
+        section.rows.append({"mesure": "non mesuré (mode rapide)"})
+        return section
+    return encoder_paths.run(folder=folder)
 
 
 def main(argv: Sequence[str] | None = None) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from bench.common import percentile
 from bench.scale import exact_truth, numpy_top, recall
 from bench.synthetic import clustered_vectors, perturbed_queries
 
-EXPECTED = ["latency", "profile", "build", "scale", "lexical", "app", "batch"]
+EXPECTED = ["latency", "profile", "build", "encoder", "scale", "lexical", "app", "batch"]
 RATIOS = ("recall@10", "part du total")
 
 
