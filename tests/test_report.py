@@ -186,7 +186,10 @@ def test_xlsx_sheets_header_filters_and_formulas(engine, needs, tmp_path):
     out = tmp_path / "rapport.xlsx"
     stats = run_report(engine, needs, out, top=4)
     book = load_workbook(out)
-    assert book.sheetnames == ["Synthèse", "Actions citées", "À propos"]
+    assert book.sheetnames == ["Synthèse", "Vigilance et pistes", "Actions citées", "À propos"]
+    points = [r for r in book["Vigilance et pistes"].iter_rows(min_row=2, values_only=True)]
+    assert points and all(r[2].startswith(("Points de vigilance", "Pistes")) for r in points)
+    assert any(r[4] and " sur " in r[4] and r[6].startswith("fiche") for r in points)
     summary = book["Synthèse"]
     header = [c.value for c in summary[1]]
     assert header[:5] == ["N°", "Ligne", "Besoin", "territoire", "centre"]

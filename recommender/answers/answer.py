@@ -3,11 +3,11 @@ text and Markdown forms. Each card's content is a `CardView`, computed once per 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
 
-from recommender.answers.synthesis import Group, pistes, vigilance
+from recommender.answers.synthesis import Synthesis, notes, pistes, point_sentence, vigilance
+from recommender.answers.themes import StatementThemes
 from recommender.answers.view import NO_MATCH_SAID, NOT_PROVIDED, CardView, missing_sentence
 from recommender.core.text import highlight, md, shorten
 from recommender.records.records import Action
@@ -95,13 +95,21 @@ class Answer:
     need: Need
     result: SearchResult
     cards: tuple[Card, ...]
-    vigilance: tuple[Group, ...]
-    pistes: tuple[Group, ...]
+    vigilance: Synthesis
+    pistes: Synthesis
     question: str  # clarifying question when nothing is close (else empty)
 
 
-def compose(result: SearchResult, need: Need, max_cards: int = 5) -> Answer:
-    """Cards for the hits worth showing, the synthesis across them, or an honest no."""
+def compose(
+    result: SearchResult,
+    need: Need,
+    max_cards: int = 5,
+    themes: StatementThemes | None = None,
+) -> Answer:
+    """Cards for the hits worth showing, the synthesis across them, or an honest no.
+
+    `themes` (answers.themes.themes_for(engine)) brings the encoder that merges statements
+    by meaning; without it they are merged by shared stems."""
     shown = [h for h in result.hits if h.level is not MatchLevel.FAR] or []
     if result.no_match:
         shown = []
@@ -110,8 +118,8 @@ def compose(result: SearchResult, need: Need, max_cards: int = 5) -> Answer:
         need=need,
         result=result,
         cards=cards,
-        vigilance=vigilance([c.action.limits for c in cards]),
-        pistes=pistes([c.action.perspectives for c in cards]),
+        vigilance=vigilance([c.action.limits for c in cards], themes),
+        pistes=pistes([c.action.perspectives for c in cards], themes),
         question=clarifying_question(need) if not cards else "",
     )
 
@@ -144,15 +152,19 @@ def card_markdown(card: Card) -> str:
     return "\n\n".join(lines)
 
 
-def groups_markdown(title: str, groups: Sequence[Group]) -> str:
-    if not groups:
+def synthesis_markdown(synthesis: Synthesis) -> str:
+    """« Points de vigilance » or « Pistes »: themes, points « 2 actions sur 5 : … (fiches
+    1, 3) », then the cards without anything in the field."""
+    if not synthesis:
         return ""
-    lines = [f"#### {title}"]
-    for group in groups:
+    lines = [f"#### {synthesis.title}"]
+    for group in synthesis.groups:
         lines += ["", f"**{md(group.theme)}**", ""]  # blank lines: not part of a list item
         for point in group.points:
-            refs = ", ".join(str(s) for s in point.sources)
-            lines.append(f"- {md(shorten(point.text, POINT_CHARS))} *(fiche {refs})*")
+            count, text, cards = point_sentence(point, synthesis.n_cards, POINT_CHARS)
+            lines.append(f"- {count} : {md(text)} *({cards})*")
+    if notes(synthesis):
+        lines += ["", f"*{md(' · '.join(notes(synthesis)))}*"]
     return "\n".join(lines)
 
 
@@ -175,7 +187,7 @@ def answer_markdown(answer: Answer) -> str:
         return "\n\n".join(parts)
     parts += [card_markdown(c) for c in answer.cards]
     parts += [
-        groups_markdown("Points de vigilance (limites rencontrées ailleurs)", answer.vigilance),
-        groups_markdown("Pistes (perspectives des autres centres)", answer.pistes),
+        synthesis_markdown(answer.vigilance),
+        synthesis_markdown(answer.pistes),
     ]
     return "\n\n---\n\n".join(p for p in parts if p)

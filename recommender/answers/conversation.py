@@ -13,6 +13,7 @@ from recommender.answers.intents import Intent, Kind, interpret
 from recommender.answers.masking import mask_result
 from recommender.answers.projection import record_markdown
 from recommender.answers.synthesis import pistes, vigilance
+from recommender.answers.themes import StatementThemes, themes_for
 from recommender.core.text import md
 from recommender.records.privacy import mask_text
 from recommender.records.records import Action
@@ -148,7 +149,7 @@ def _need(state: Conversation, engine: Engine) -> Need:
 def _search(state: Conversation, engine: Engine, mask: bool, head: str, notes: list[str]) -> Reply:
     result = engine.search(state.query, state.filters, TOP)
     result = mask_result(result) if mask else result
-    answer = compose(result, _need(state, engine))
+    answer = compose(result, _need(state, engine), themes=themes_for(engine))
     return _answered(state, answer, head, notes)
 
 
@@ -182,18 +183,21 @@ def _similar(state: Conversation, intent: Intent, text: str, engine: Engine, mas
     result = mask_result(result) if mask else result
     title = mask_text(source.title) if mask else source.title
     head = f"Actions proches de la fiche {intent.number} (« {title} ») :"
-    return _answered(state, similar_answer(result, _need(state, engine)), head, [])
+    answer = similar_answer(result, _need(state, engine), themes_for(engine))
+    return _answered(state, answer, head, [])
 
 
-def similar_answer(result: SearchResult, need: Need) -> Answer:
+def similar_answer(
+    result: SearchResult, need: Need, themes: StatementThemes | None = None
+) -> Answer:
     """« Plus comme ceci » shows every neighbour: match levels are calibrated for needs."""
     cards = tuple(Card(n, h) for n, h in enumerate(result.hits, start=1))
     return Answer(
         need=need,
         result=replace(result, no_match=False),
         cards=cards,
-        vigilance=vigilance([c.action.limits for c in cards]),
-        pistes=pistes([c.action.perspectives for c in cards]),
+        vigilance=vigilance([c.action.limits for c in cards], themes),
+        pistes=pistes([c.action.perspectives for c in cards], themes),
         question="",
     )
 

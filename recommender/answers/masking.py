@@ -7,11 +7,10 @@ search objects, and a `Masker` masks each action once however many times it is c
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import replace
 
 from recommender.answers.answer import Answer, Card
-from recommender.answers.synthesis import Group, Point
+from recommender.answers.synthesis import Synthesis
 from recommender.core.text import WORD
 from recommender.records.privacy import mask_action, mask_text
 from recommender.records.records import Action
@@ -38,10 +37,19 @@ def mask_passage(passage: Passage) -> Passage:
     return Passage(chunk, text, spans, found)
 
 
-def _mask_groups(groups: Sequence[Group]) -> tuple[Group, ...]:
-    return tuple(
-        Group(g.theme, tuple(Point(mask_text(p.text), p.sources) for p in g.points)) for g in groups
+def mask_synthesis(synthesis: Synthesis) -> Synthesis:
+    """The synthesis with personal data masked in every point."""
+    groups = tuple(
+        replace(
+            g,
+            points=tuple(
+                replace(p, text=mask_text(p.text), merged=tuple(mask_text(m) for m in p.merged))
+                for p in g.points
+            ),
+        )
+        for g in synthesis.groups
     )
+    return replace(synthesis, groups=groups)
 
 
 class Masker:
@@ -66,8 +74,8 @@ class Masker:
             answer,
             result=self.result(answer.result),
             cards=tuple(Card(c.number, self.hit(c.hit)) for c in answer.cards),
-            vigilance=_mask_groups(answer.vigilance),
-            pistes=_mask_groups(answer.pistes),
+            vigilance=mask_synthesis(answer.vigilance),
+            pistes=mask_synthesis(answer.pistes),
         )
 
 

@@ -49,7 +49,7 @@ _NOTHING = re.compile(
     r"|(?:toujours |encore )?en cours\b"
     r"|neant\b|ras\b|rien\b|sans objet\b|non renseigne|non connu|nc\b|n ?/ ?a\b"
     r"|(?:les )?suites? (?:n'ont|n'a|ne sont|non) (?:pas )?(?:encore )?(?:ete )?decide"
-    r"|(?:a ce jour, )?il n'y a pas (?:de|d')(?:\w+ ){0,3}(?:prevu|envisage)"
+    r"|(?:a ce jour, )?il n'y a pas (?:de |d')(?:\w+ ){0,3}(?:prevu|envisage)"
     r"|action terminee\W*$"
     r")"
 )
@@ -221,3 +221,17 @@ def statements(text: str) -> list[str]:
             if sentence and meaningful(sentence) and not says_nothing(sentence):
                 out.append(sentence)
     return out
+
+
+def clip(text: str, size: int) -> str:
+    """At most `size` characters for a point: cut at the last clause boundary (« , », « ; »,
+    « : », « ( ») that leaves most of the sentence, else between words, ended by « … »; a
+    quote mark or bracket the cut leaves without its pair is removed."""
+    text = " ".join(text.split())
+    if len(text) <= size:
+        return text
+    head = text[: size - 2]
+    cut = max(head.rfind(mark) for mark in (", ", " ; ", " : ", " ("))
+    if cut < size // 2:
+        cut = head.rfind(" ")
+    return _balance_quotes(head[:cut].rstrip(" ,;:(")) + " …"

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import re
 import threading
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,7 @@ from embeddings.base import Encoder, TextKind
 from recommender.answers.statements import content_words, fold
 from recommender.index.embed_cache import EmbeddingCache
 from recommender.index.lexical import analyze
+from recommender.search.service import Engine
 
 SYNTHESIS_DIR = Path(__file__).resolve().parents[2] / "data" / "synthesis"
 KINDS = ("limite", "perspective")
@@ -112,11 +114,18 @@ WORDS = re.compile(r"[^\W_]+(?:'[^\W_]+)*")
 class StatementVectors:
     """Unit vectors of short texts (« query: » form), cached in memory and maybe on disk."""
 
-    def __init__(self, encoder: Encoder, cache_dir: Path | None = None) -> None:
+    def __init__(
+        self,
+        encoder: Encoder,
+        cache_dir: Path | None = None,
+        encoder_lock: threading.Lock | None = None,
+    ) -> None:
         self.encoder = encoder
         self._memory: dict[str, np.ndarray] = {}
         self._disk = EmbeddingCache(cache_dir, encoder.id, encoder.dim) if cache_dir else None
         self._lock = threading.Lock()
+        # The engine's lock: encoders are shared by the searches and are not re-entrant.
+        self._encoder_lock = encoder_lock or threading.Lock()
 
     def __call__(self, texts: Sequence[str]) -> np.ndarray:
         with self._lock:
@@ -134,10 +143,12 @@ class StatementVectors:
             return np.stack([self._memory[t] for t in texts])
 
     def _encode(self, texts: Sequence[str]) -> np.ndarray:
-        chunks = [
-            self.encoder.encode(list(texts[i : i + ENCODE_BATCH]), TextKind.QUERY)
-            for i in range(0, len(texts), ENCODE_BATCH)
-        ]
+        chunks = []
+        for i in range(0, len(texts), ENCODE_BATCH):
+            with self._encoder_lock:
+                chunks.append(
+                    self.encoder.encode(list(texts[i : i + ENCODE_BATCH]), TextKind.QUERY)
+                )
         return np.vstack(chunks) if chunks else np.zeros((0, self.encoder.dim), np.float32)
 
 
@@ -243,22 +254,70 @@ def fit_classifier(
 
 
 class StatementThemes:
-    """Themes and vectors of statements: reviewed labels first, the classifier otherwise."""
+    """Themes and vectors of statements: reviewed labels first, the classifier otherwise.
+
+    Without an encoder (`encoder=None`) there are no vectors, and a new statement gets the
+    theme whose definition shares most stems with it. With an encoder the classifier is
+    fitted on the first new statement (~460 short texts to embed, 5–25 s on 2 cores), or
+    ahead by `warm()` in a thread (a start-up can call it): a statement never waits for
+    less, so the same cards always give the same synthesis.
+    """
 
     def __init__(
         self,
-        encoder: Encoder,
+        encoder: Encoder | None,
         directory: Path = SYNTHESIS_DIR,
         cache_dir: Path | None = None,
+        *,
+        lock: threading.Lock | None = None,
     ) -> None:
         self.taxonomy = Taxonomy.load(directory)
         self.labelled = load_labelled(directory)
-        self.vectors = StatementVectors(encoder, cache_dir)
+        self.vectors = StatementVectors(encoder, cache_dir, lock) if encoder else None
         self.known = {(s.kind, normalise(s.text)): s.theme for s in self.labelled}
         self._models: dict[str, KindModel] = {}
         self._fit_lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._stems = {
+            kind: [
+                (t.key, frozenset(analyze(f"{t.label} {t.positive}")))
+                for t in self.taxonomy.of(kind)
+                if t.key != OTHER
+            ]
+            for kind in KINDS
+        }
+
+    def by_stems(self, text: str, kind: str) -> str:
+        """The theme whose definition shares most stems with `text` (« autre » if none)."""
+        stems = set(analyze(text))
+        best = max(self._stems[kind], key=lambda ks: len(stems & ks[1]))
+        return best[0] if stems & best[1] else OTHER
+
+    def fit(self) -> StatementThemes:
+        """Fit both classifiers now (the CLI and the reports wait for them)."""
+        if self.vectors is None:
+            return self
+        for kind in KINDS:
+            self.model(kind)
+        return self
+
+    def warm(self) -> None:
+        """Start fitting the classifiers in a thread (no-op without encoder or if started)."""
+        if self.vectors is None:
+            return
+        with self._fit_lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self.fit, name="themes-fit", daemon=True)
+                self._thread.start()
+
+    def _ready(self, kind: str) -> KindModel | None:
+        if kind in self._models or self.vectors is None:
+            return self._models.get(kind)
+        return self.model(kind)  # waits for a warm-up under way (same lock)
 
     def model(self, kind: str) -> KindModel:
+        if self.vectors is None:
+            raise ValueError("no encoder: the classifier needs vectors")
         with self._fit_lock:
             if kind not in self._models:
                 rows = [s for s in self.labelled if s.kind == kind]
@@ -272,16 +331,60 @@ class StatementThemes:
             return self._models[kind]
 
     def reviewed(self, text: str, kind: str) -> str | None:
-        return self.known.get((kind, normalise(text)))
+        """The reviewed label of `text`, or of the one labelled statement it contains (the
+        labels were made on an older cutting, which split « … ? la durée de … » in two; the
+        longest one it contains, if any)."""
+        key = normalise(text)
+        found = self.known.get((kind, key))
+        if found is not None:
+            return found
+        inside = [
+            (len(known), theme)
+            for (k, known), theme in self.known.items()
+            if k == kind and len(known) >= 20 and f" {known} " in f" {key} "
+        ]
+        return max(inside)[1] if inside else None  # the longest one it contains
 
     def themes(self, texts: Sequence[str], kind: str) -> list[str]:
         """One theme key per text (`kind` is « limite » or « perspective »)."""
         found = [self.reviewed(t, kind) for t in texts]
         unknown = [t for t, f in zip(texts, found, strict=True) if f is None]
         if unknown:
-            guessed = iter(self.model(kind).predict(unknown, self.vectors(unknown)))
+            model = self._ready(kind)
+            if model is not None and self.vectors is not None:
+                guesses = model.predict(unknown, self.vectors(unknown))
+            else:
+                guesses = [self.by_stems(t, kind) for t in unknown]
+            guessed = iter(guesses)
             found = [f if f is not None else next(guessed) for f in found]
         return [f or OTHER for f in found]
 
     def label(self, kind: str, key: str) -> str:
         return self.taxonomy.label(kind, key)
+
+
+_BY_ENGINE: weakref.WeakKeyDictionary[object, StatementThemes] = weakref.WeakKeyDictionary()
+_BY_ENGINE_LOCK = threading.Lock()
+_WITHOUT_ENCODER: list[StatementThemes] = []
+
+
+def themes_for(
+    engine: Engine | None, *, wait: bool = False, cache_dir: Path | None = None
+) -> StatementThemes:
+    """The statement themes of an engine (its first encoder, its lock), made once per engine
+    (`cache_dir`, if given on that first call, keeps the vectors on disk); `wait=True` fits
+    the classifier before returning (CLI, reports), else on the first new statement.
+    Without an engine: no vectors, themes from the labels and the definitions' stems."""
+    with _BY_ENGINE_LOCK:
+        if engine is None:
+            if not _WITHOUT_ENCODER:
+                _WITHOUT_ENCODER.append(StatementThemes(None))
+            return _WITHOUT_ENCODER[0]
+        if engine not in _BY_ENGINE:
+            encoder = engine.recommender.encoders[0]
+            # Engine._lock is the lock every search holds while it encodes.
+            _BY_ENGINE[engine] = StatementThemes(encoder, cache_dir=cache_dir, lock=engine._lock)
+        themes = _BY_ENGINE[engine]
+    if wait:
+        themes.fit()
+    return themes

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from recommender.answers.answer import Answer, answer_markdown, compose
 from recommender.answers.masking import Masker
+from recommender.answers.themes import themes_for
 from recommender.answers.view import NO_MATCH
 from recommender.core.storage import atomic_write_bytes
 from recommender.core.text import md
@@ -148,6 +149,7 @@ def _search(
     progress: Progress | None,
 ) -> list[ReportItem]:
     masker = Masker() if mask else None
+    themes = themes_for(engine, wait=True)
     items: list[ReportItem] = []
     if progress:
         progress(0, len(rows))
@@ -159,7 +161,8 @@ def _search(
             raise ReportError(str(exc)) from exc
         for row, result in zip(batch, results, strict=True):
             shown = masker.result(result) if masker else result
-            answer = compose(shown, understand(row.text, engine.actions), max_cards=top)
+            need = understand(row.text, engine.actions)
+            answer = compose(shown, need, max_cards=top, themes=themes)
             items.append(ReportItem(len(items) + 1, row, answer))
         if progress:
             progress(len(items), len(rows))

@@ -12,7 +12,7 @@ from functools import cache
 from importlib import resources
 
 from recommender.answers.answer import Answer, Card
-from recommender.answers.synthesis import Group
+from recommender.answers.synthesis import Synthesis, notes, point_sentence
 from recommender.answers.view import NO_MATCH, NO_MATCH_WRITTEN, NOT_PROVIDED, missing_sentence
 from recommender.core.text import highlight, shorten
 from recommender.reports.report_tables import ReportDoc, ReportItem
@@ -94,16 +94,22 @@ def card_html(card: Card) -> str:
     return "\n".join(parts)
 
 
-def groups_html(title: str, groups: Sequence[Group]) -> str:
-    if not groups:
+def synthesis_html(synthesis: Synthesis) -> str:
+    """The same synthesis as the chat's (answers/synthesis.py), as HTML."""
+    if not synthesis:
         return ""
-    parts = [f"<h4>{esc(title)}</h4>"]
-    for group in groups:
+    parts = [f"<h4>{esc(synthesis.title)}</h4>"]
+    for group in synthesis.groups:
         parts.append(f'<div class="label">{esc(group.theme)}</div><ul>')
         for point in group.points:
-            refs = ", ".join(str(s) for s in point.sources)
-            parts.append(f'<li>{esc(point.text)} <span class="refs">(fiche {refs})</span></li>')
+            count, text, cards = point_sentence(point, synthesis.n_cards)
+            parts.append(
+                f'<li><strong>{esc(count)}</strong> : {esc(text)} <span class="refs">'
+                f"({esc(cards)})</span></li>"
+            )
         parts.append("</ul>")
+    if notes(synthesis):
+        parts.append(f'<p class="note">{esc(" · ".join(notes(synthesis)))}</p>')
     return "\n".join(parts)
 
 
@@ -124,8 +130,8 @@ def answer_html(answer: Answer) -> str:
         return "\n".join(parts)
     parts += [card_html(c) for c in answer.cards]
     synthesis = [
-        groups_html("Points de vigilance (limites rencontrées ailleurs)", answer.vigilance),
-        groups_html("Pistes (perspectives des autres centres)", answer.pistes),
+        synthesis_html(answer.vigilance),
+        synthesis_html(answer.pistes),
     ]
     if any(synthesis):
         parts.append('<div class="synthesis">' + "\n".join(s for s in synthesis if s) + "</div>")

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from recommender.answers.answer import Answer, Card
+from recommender.answers.synthesis import Synthesis, notes, point_sentence
 from recommender.answers.view import NO_MATCH, NOT_PROVIDED, missing_sentence
 from recommender.core.storage import atomic_write_bytes
 from recommender.records.records import Action
@@ -129,6 +130,30 @@ def summary_rows(doc: ReportDoc) -> list[list[object]]:
         blanks = [""] * len(doc.extra_columns)
         ignored = _empty_result(f"ignoré : {skipped.reason}")
         rows.append(["", skipped.line, skipped.text, *blanks, *ignored])
+    return rows
+
+
+SYNTHESIS_HEADER = ("N°", "Besoin", "Partie", "Thème", "Actions", "Point", "Fiches")
+
+
+def synthesis_rows(doc: ReportDoc) -> list[list[object]]:
+    """The chat's synthesis under each need (answers/synthesis.py), one row per point, then
+    a row for the cards without anything in the field."""
+    rows: list[list[object]] = []
+    for item in doc.items:
+        for synthesis in (item.answer.vigilance, item.answer.pistes):
+            rows += _synthesis_rows(item, synthesis)
+    return rows
+
+
+def _synthesis_rows(item: ReportItem, synthesis: Synthesis) -> list[list[object]]:
+    head: list[object] = [item.number, item.row.text, synthesis.title]
+    rows: list[list[object]] = []
+    for group in synthesis.groups:
+        for point in group.points:
+            count, text, cards = point_sentence(point, synthesis.n_cards, XLSX_MAX_CHARS)
+            rows.append([*head, group.theme, count, text, cards])
+    rows += [[*head, "", "", note, ""] for note in notes(synthesis)]
     return rows
 
 
@@ -266,6 +291,7 @@ def write_xlsx(doc: ReportDoc, out: Path) -> None:
     ]
     sheets: list[Sheet] = [
         ("Synthèse", summary_header(doc), summary_rows(doc)),
+        ("Vigilance et pistes", SYNTHESIS_HEADER, synthesis_rows(doc)),
         ("Actions citées", action_header(), [action_row(a, n) for a, n in cited]),
         ("À propos", ["Élément", "Valeur"], about),
     ]
