@@ -12,6 +12,7 @@ from tqdm import tqdm
 
 from embeddings import EncoderUnavailable, get_encoder
 from recommender.answers.answer import result_to_dict, result_to_text
+from recommender.answers.pitfalls import Scope
 from recommender.core.config import Settings
 from recommender.index.build import BuildStats, build_index
 from recommender.index.directory import IndexInvalid
@@ -271,3 +272,38 @@ def run_corpus_report_cli(settings: Settings, out: Path, *, mask: bool) -> None:
     except IndexInvalid as exc:
         fail(str(exc))
     typer.echo(run_corpus_report(index, out, mask=mask).summary())
+
+
+def run_limites(
+    settings: Settings,
+    scope: Scope,
+    need: str | None,
+    *,
+    theme: str | None,
+    examples: int,
+    top: int,
+    as_json: bool,
+    mask: bool,
+) -> None:
+    """`reco limites`: recurring limits and perspectives of the actions in scope."""
+    from recommender.answers.pitfalls import pitfalls_text, recurring
+    from recommender.answers.themes import KINDS, themes_for
+    from recommender.search.calibration import MatchLevel
+
+    engine = load_engine(settings)
+    themes = themes_for(engine, wait=True, cache_dir=settings.cache_dir.parent / "statements")
+    known = {k for kind in KINDS for k in themes.taxonomy.keys(kind)}
+    if theme and theme not in known:
+        fail(f"thème « {theme} » inconnu (thèmes : {', '.join(sorted(known))}).", code=2)
+    actions, notes = scope.select(engine.actions)
+    label = scope.describe()
+    if need:
+        try:
+            result = engine.search(need, top=top)
+        except QueryError as exc:
+            fail(str(exc), code=2)
+        close = {h.action.id for h in result.hits if h.level is not MatchLevel.FAR}
+        actions = [a for a in actions if a.id in close]
+        label = f"besoin « {need} »" + ("" if label == "toute la base" else f" ; {label}")
+    found = recurring(actions, themes, scope=label, notes=notes, mask=mask, only=theme)
+    _emit(found.to_dict(None if theme else examples), pitfalls_text(found, examples), as_json)

@@ -230,6 +230,44 @@ def report(
     )
 
 
+@app.command()
+def limites(
+    besoin: Annotated[
+        str | None, typer.Argument(help="Un besoin en texte libre (facultatif).")
+    ] = None,
+    public: Annotated[list[str] | None, typer.Option("--public")] = None,
+    departement: Annotated[list[str] | None, typer.Option("--departement")] = None,
+    dimension: Annotated[list[str] | None, typer.Option("--dimension")] = None,
+    mot: Annotated[
+        str | None, typer.Option("--mot", help="Mot(s) cherchés dans les fiches.")
+    ] = None,
+    theme: Annotated[
+        str | None, typer.Option("--theme", help="Un thème (ex. financement) : ses énoncés.")
+    ] = None,
+    exemples: Annotated[int, typer.Option("--exemples", help="Exemples par thème.")] = 3,
+    top: Annotated[int, typer.Option("--top", help="Actions proches du besoin.")] = 15,
+    as_json: Annotated[bool, typer.Option("--json", help="Sortie JSON.")] = False,
+    no_mask: NoMaskOpt = False,
+    encoders: EncodersOpt = None,
+    index: IndexOpt = None,
+    data: DataOpt = None,
+) -> None:
+    """Ce qui coince souvent et les pistes fréquentes (public, département, mot, besoin)."""
+    from recommender.answers.pitfalls import Scope
+
+    settings = _settings(encoders=_encoders_option(encoders), index_dir=index, data_path=data)
+    scope = Scope(
+        public=tuple(public or ()),
+        departement=tuple(departement or ()),
+        dimension=tuple(dimension or ()),
+        keyword=mot or "",
+    )
+    commands.run_limites(
+        settings, scope, besoin, theme=theme, examples=exemples, top=top,
+        as_json=as_json, mask=not no_mask,
+    )  # fmt: skip
+
+
 @app.command("corpus-report")
 def corpus_report(
     output: Annotated[Path, typer.Option("-o", "--output", help="Rapport : .html, .xlsx, .csv.")],

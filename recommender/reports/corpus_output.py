@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from recommender.answers.pitfalls import corpus_sections
+from recommender.answers.themes import themes_for
 from recommender.core.storage import atomic_write_bytes
 from recommender.reports.corpus_analysis import NEIGHBOURS, CorpusReport, coverage
 from recommender.reports.report_html import Section, fr_number, sections_document
@@ -45,6 +47,7 @@ def _sections(r: CorpusReport) -> list[Section]:
          ["Action", "Action proche", "Cosinus", "Texte commun"], pairs),
         ("Couverture", "Nombre d'actions par département et par dimension.",
          ["Département", *head], [(dep, *counts) for dep, counts in rows]),
+        *corpus_sections(a, themes_for(None), mask=r.masked),  # answers/pitfalls.py
     ]  # fmt: skip
 
 
