@@ -33,6 +33,7 @@ from ui.common import (
     safely,
     with_notice,
 )
+from ui.pitfalls import pitfalls_panel
 
 
 def _no_text(text: str) -> str:
@@ -131,6 +132,7 @@ def trainer_tab(holder: EngineHolder) -> tuple[gr.Checkbox, list[Any], list[Any]
             colors_in_legend=[],  # Gradio cuts its bottom legend off: ours is just below
         )  # fmt: skip
         legend = gr.HTML()
+    pitfalls_panel(holder, mask)  # ui/pitfalls.py: « Ce qui coince souvent »
     browse_in = [text, mask, *facets]
     for trigger in (text.submit, text.change, mask.change, *(f.input for f in facets)):
         trigger(partial(browse_table, holder), browse_in, table, **PRIVATE)
