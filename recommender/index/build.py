@@ -11,6 +11,7 @@ from tqdm import tqdm
 
 from embeddings.base import Encoder, TextKind, passage_precision
 from recommender.index import vector_index
+from recommender.index.analysis import TokenCache
 from recommender.index.chunks import chunk_actions, embedding_text, reference_need
 from recommender.index.embed_cache import EmbeddingCache
 from recommender.index.directory import DenseBuild, write_index
@@ -115,7 +116,9 @@ def build_index(
             hub = hub_prior(queries, range(len(actions)), faiss_index, owner, len(actions))
             channels.append(DenseBuild(spec, encoder, faiss_index, hub))
             all_stats.append(stats)
-        write_index(work, actions, chunks, channels)
+        tokens = TokenCache(cache_dir)
+        write_index(work, actions, chunks, channels, tokens)
+        tokens.save()
     return BuildStats(
         len(actions), len(chunks), tuple(all_stats), time.perf_counter() - started, index_dir
     )

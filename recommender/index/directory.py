@@ -8,6 +8,7 @@ index/
   dense/<n>.faiss      one FAISS index per encoder
   dense/<n>.hub.npy    each action's hub prior for that encoder (index/hubness.py)
   lexical/             bm25s directory (one document per action)
+  coverage.npz         each action's distinct stems (index/analysis.py; optional)
 ```
 """
 
@@ -18,6 +19,7 @@ import json
 import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -28,6 +30,7 @@ import numpy as np
 
 from embeddings.base import Encoder, passage_precision
 from recommender.index import vector_index
+from recommender.index.analysis import TABLE_NAME, StemTable, TokenCache, coverage_table
 from recommender.index.chunks import MAX_CHARS, OVERLAP_CHARS, Chunk, chunk_actions
 from recommender.index.manifest import EncoderEntry, Manifest
 from recommender.index.lexical import LexicalIndex
@@ -69,11 +72,12 @@ class LoadedIndex:
     chunks: tuple[Chunk, ...]
     lexical: LexicalIndex
     dense: tuple[DenseChannel, ...]
+    stems: StemTable | None = None  # None: an index written before coverage.npz existed
 
     def action(self, action_id: str) -> Action | None:
         return self.by_id.get(action_id)
 
-    @property
+    @cached_property
     def by_id(self) -> dict[str, Action]:
         return {a.id: a for a in self.actions}
 
@@ -94,6 +98,10 @@ def package_version() -> str:
 
 def lexical_document(action: Action) -> str:
     """One BM25 document per action; repetition weights the fields that say what it is."""
+    return "\n".join(lexical_parts(action))
+
+
+def lexical_parts(action: Action) -> list[str]:
     head = [action.title] * 3 + list(action.keywords) * 2 + list(action.public)
     body = [action.summary] * 2 + [
         action.experience,
@@ -105,7 +113,7 @@ def lexical_document(action: Action) -> str:
         action.limits,
         action.perspectives,
     ]
-    return "\n".join(part for part in head + body if part)
+    return [part for part in head + body if part]
 
 
 def _write_jsonl(path: Path, rows: Sequence[dict]) -> None:
@@ -117,11 +125,15 @@ def write_index(
     actions: Sequence[Action],
     chunks: Sequence[Chunk],
     channels: Sequence[DenseBuild],
+    tokens: TokenCache | None = None,
 ) -> Manifest:
     """Write all index files into `work` (a temporary directory) and return the manifest."""
+    tokens = tokens or TokenCache()
     save_actions(work / "actions.jsonl", actions)
     _write_jsonl(work / "chunks.jsonl", [c.to_dict() for c in chunks])
-    LexicalIndex.build([lexical_document(a) for a in actions]).save(work / "lexical")
+    documents = [tokens.document(lexical_parts(a)) for a in actions]
+    LexicalIndex.from_tokens(documents).save(work / "lexical")
+    coverage_table(actions, tokens).save(work / TABLE_NAME)
     (work / "dense").mkdir()
     encoders: list[EncoderEntry] = []
     for number, channel in enumerate(channels):
@@ -274,7 +286,10 @@ def _load_files(index_dir: Path, manifest: Manifest, mmap: bool) -> LoadedIndex:
         if hub.shape != (len(loaded_actions),):
             raise ValueError(f"{entry['hub_file']} : {hub.shape}, attendu ({len(loaded_actions)},)")
         dense.append(DenseChannel(entry["id"], entry["dim"], faiss_index, hub))
-    return LoadedIndex(manifest, loaded_actions, chunks, lexical, tuple(dense))
+    stems = StemTable.load(index_dir / TABLE_NAME) if (index_dir / TABLE_NAME).is_file() else None
+    if stems is not None and len(stems) != len(loaded_actions):
+        raise ValueError(f"{TABLE_NAME} : {len(stems)} actions, attendu {len(loaded_actions)}")
+    return LoadedIndex(manifest, loaded_actions, chunks, lexical, tuple(dense), stems)
 
 
 ProgressFactory = Callable[[int, str], Callable[[int], None]]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -11,6 +10,7 @@ import numpy as np
 
 from embeddings.base import Encoder, TextKind
 from recommender.index import vector_index
+from recommender.index.analysis import coverage_table
 from recommender.index.chunks import Chunk
 from recommender.index.directory import LoadedIndex
 from recommender.index.hubness import (
@@ -115,9 +115,10 @@ class Recommender:
         self._chunks_of: list[list[int]] = [[] for _ in self.actions]
         for row, owner in enumerate(self._chunk_owner):
             self._chunks_of[owner].append(row)
-        self._stems = [frozenset(analyze(_action_text(a))) for a in self.actions]
-        self._df = Counter(t for stems in self._stems for t in stems)
-        self._chunk_stems = [frozenset(analyze(c.text)) for c in index.chunks]
+        # Built at index time (coverage.npz); computed here only for an older index.
+        self._table = index.stems or coverage_table(self.actions)
+        self._df = self._table.df
+        self._chunk_stems: dict[int, frozenset[str]] = {}  # analysed when first shown
 
     # ---- evidence -------------------------------------------------------------------
     def _lexical(self, query: str, expansion: Expansion) -> np.ndarray:
@@ -152,9 +153,15 @@ class Recommender:
             return np.zeros(n, dtype=np.float32), np.zeros(n, dtype=np.float32)
         idf = idf_weights(stems, self._df, n)
         total = sum(idf.values()) or 1.0
-        plain = [len(stems & s) / len(stems) for s in self._stems]
-        weighted = [sum(idf[t] for t in stems & s) / total for s in self._stems]
-        return np.array(plain, dtype=np.float32), np.array(weighted, dtype=np.float32)
+        counts = np.zeros(n, dtype=np.int64)
+        weights = np.zeros(n, dtype=np.float64)
+        for stem in stems:  # only the actions having one of the need's words are touched
+            rows = self._table.postings.get(stem)
+            if rows is not None:
+                counts[rows] += 1
+                weights[rows] += idf[stem]
+        plain = counts / len(stems)
+        return plain.astype(np.float32), (weights / total).astype(np.float32)
 
     def score_channels(self, lexical: np.ndarray, dense: np.ndarray) -> list[Channel]:
         """The standardised evidence fused by score: BM25, each dense channel, each hub
@@ -201,8 +208,14 @@ class Recommender:
         rows = self._chunks_of[position]
         chunks: list[Chunk] = [self.index.chunks[r] for r in rows]
         dense = [sum(cs.get(r, 0.0) for cs in ev.dense_chunk_scores) for r in rows]
-        chunk_stems = [self._chunk_stems[r] for r in rows]
+        chunk_stems = [self._stems_of_chunk(r) for r in rows]
         return make_passage(best_chunk(chunks, dense, chunk_stems, stems), stems)
+
+    def _stems_of_chunk(self, row: int) -> frozenset[str]:
+        stems = self._chunk_stems.get(row)
+        if stems is None:
+            stems = self._chunk_stems[row] = frozenset(analyze(self.index.chunks[row].text))
+        return stems
 
     def rank(
         self,
@@ -272,7 +285,9 @@ class Recommender:
         while pool and len(chosen) < top:
 
             def gain(i: int) -> float:
-                similar = max((_jaccard(self._stems[i], self._stems[j]) for j in chosen), default=0)
+                similar = max(
+                    (_jaccard(self._table.row(i), self._table.row(j)) for j in chosen), default=0
+                )
                 return lam * relevance[i] - (1 - lam) * similar
 
             best = max(pool, key=gain)
@@ -283,12 +298,6 @@ class Recommender:
 
 def _jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     return len(a & b) / len(a | b) if a or b else 0.0
-
-
-def _action_text(action: Action) -> str:
-    parts = [action.title, *action.keywords, *action.public, action.summary, action.experience]
-    parts += [action.description, action.limits, action.perspectives]
-    return "\n".join(parts)
 
 
 def _themes(actions) -> tuple[str, ...]:
