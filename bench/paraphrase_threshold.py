@@ -72,5 +72,6 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"{int((same & ~same_theme).sum())} paraphrases have two themes)"
     )
 
+
 if __name__ == "__main__":
     main()
