@@ -35,7 +35,7 @@ def built(clustered) -> dict[IndexKind, faiss.Index]:
 def test_choose_kind_by_size_or_forced():
     assert vi.choose_kind(10) is IndexKind.EXACT
     assert vi.choose_kind(vi.APPROXIMATE_THRESHOLD - 1) is IndexKind.EXACT
-    assert vi.choose_kind(vi.APPROXIMATE_THRESHOLD) is IndexKind.HNSW
+    assert vi.choose_kind(vi.APPROXIMATE_THRESHOLD) is IndexKind.IVF
     assert vi.choose_kind(10, IndexKind.HNSW) is IndexKind.HNSW
     assert vi.choose_kind(10, IndexKind.IVF) is IndexKind.IVF
     assert vi.choose_kind(10**7, IndexKind.EXACT) is IndexKind.EXACT
@@ -54,13 +54,26 @@ def test_small_collection_is_exact_and_perfect():
     assert hits.rows.tolist() == expected.tolist()
 
 
-def test_auto_switches_to_hnsw_above_threshold(monkeypatch, clustered):
+def test_auto_switches_to_ivf_above_threshold(monkeypatch, clustered):
     vectors, _ = clustered
     monkeypatch.setattr(vi, "APPROXIMATE_THRESHOLD", 500)
     assert vi.kind_of(vi.build_faiss(vectors[:499])) is IndexKind.EXACT
     index = vi.build_faiss(vectors[:500])
-    assert vi.kind_of(index) is IndexKind.HNSW
+    assert vi.kind_of(index) is IndexKind.IVF
     assert index.ntotal == 500
+
+
+def test_ivf_reuses_the_previous_lists_when_they_fit(clustered):
+    vectors, _ = clustered
+    first = vi.build_faiss(vectors, IndexKind.IVF)
+    again = vi.build_faiss(vectors[:-3], IndexKind.IVF, previous=first)
+    assert again.ntotal == len(vectors) - 3 and first.ntotal == len(vectors)
+    assert again.nlist == first.nlist and again.nprobe == first.nprobe
+    centroids = first.quantizer.reconstruct_n(0, first.nlist)
+    assert np.array_equal(again.quantizer.reconstruct_n(0, again.nlist), centroids)
+    # lists made for far fewer vectors are not reused
+    small = vi.build_faiss(vectors[:100], IndexKind.IVF)
+    assert vi.build_faiss(vectors, IndexKind.IVF, previous=small).nlist != small.nlist
 
 
 def test_forced_kinds(built, clustered):

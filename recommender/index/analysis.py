@@ -31,8 +31,8 @@ TABLE_NAME = "coverage.npz"
 
 def coverage_parts(action: Action) -> list[str]:
     """The fields whose words count for coverage (title, tags, public, the texts)."""
-    parts = [action.title, *action.keywords, *action.public, action.summary, action.experience]
-    return parts + [action.description, action.limits, action.perspectives]
+    head = [action.title, *action.keywords, *action.public, action.summary, action.experience]
+    return [*head, action.description, action.limits, action.perspectives]
 
 
 def _key(text: str) -> str:
@@ -92,7 +92,7 @@ class StemTable:
     @classmethod
     def build(cls, token_lists: Iterable[Sequence[str]]) -> StemTable:
         numbers: dict[str, int] = {}
-        rows = [sorted({numbers.setdefault(t, len(numbers)) for t in tokens}) for tokens in token_lists]
+        rows = [sorted({numbers.setdefault(t, len(numbers)) for t in toks}) for toks in token_lists]
         indptr = np.zeros(len(rows) + 1, dtype=np.int64)
         indptr[1:] = np.cumsum([len(r) for r in rows])
         indices = np.fromiter((i for r in rows for i in r), dtype=np.int32, count=int(indptr[-1]))
@@ -105,9 +105,7 @@ class StemTable:
         order = np.argsort(indices, kind="stable")
         bounds = np.searchsorted(indices[order], np.arange(len(vocab) + 1))
         stems = vocab.tolist()
-        postings = {
-            stem: owners[order[bounds[k] : bounds[k + 1]]] for k, stem in enumerate(stems)
-        }
+        postings = {stem: owners[order[bounds[k] : bounds[k + 1]]] for k, stem in enumerate(stems)}
         df = {stem: len(rows) for stem, rows in postings.items()}
         return cls(vocab, indptr, indices, postings, df)
 

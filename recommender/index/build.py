@@ -2,23 +2,25 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import faiss
 from tqdm import tqdm
 
 from embeddings.base import Encoder, TextKind, passage_precision
+from recommender.core.storage import atomic_directory
 from recommender.index import vector_index
 from recommender.index.analysis import TokenCache
 from recommender.index.chunks import chunk_actions, embedding_text, reference_need
-from recommender.index.embed_cache import EmbeddingCache
 from recommender.index.directory import DenseBuild, write_index
+from recommender.index.embed_cache import EmbeddingCache
 from recommender.index.hubness import chunk_owners, hub_prior
-from recommender.records.records import Action
-from recommender.core.storage import atomic_directory
 from recommender.index.vector_index import IndexKind
+from recommender.records.records import Action
 
 
 @dataclass(frozen=True)
@@ -85,6 +87,19 @@ def _embed_all(
     return vectors, stats
 
 
+def _previous_faiss(index_dir: Path, encoder_id: str) -> faiss.Index | None:
+    """The last build's FAISS index for this encoder, if it is IVF (its trained lists are
+    reused); anything unreadable is ignored (a cold build)."""
+    try:
+        manifest = json.loads((index_dir / "manifest.json").read_text(encoding="utf-8"))
+        entry = next(e for e in manifest["encoders"] if e.get("id") == encoder_id)
+        if entry.get("faiss_type") != vector_index.IndexKind.IVF.value:
+            return None
+        return vector_index.load(index_dir / entry["file"])
+    except (OSError, ValueError, KeyError, TypeError, StopIteration, RuntimeError):
+        return None
+
+
 def build_index(
     actions: Sequence[Action],
     encoders: Sequence[tuple[str, Encoder]],
@@ -109,7 +124,8 @@ def build_index(
         all_stats = []
         for spec, encoder in encoders:
             vectors, stats = _embed_all(spec, encoder, texts, cache_dir, show_progress)
-            faiss_index = vector_index.build_faiss(vectors, kind)
+            previous = _previous_faiss(index_dir, encoder.id)
+            faiss_index = vector_index.build_faiss(vectors, kind, previous=previous)
             queries, _ = _embed_all(
                 spec, encoder, references, cache_dir, show_progress, TextKind.QUERY
             )

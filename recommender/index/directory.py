@@ -16,11 +16,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from functools import cached_property
 from datetime import UTC, datetime
+from functools import cached_property
 from importlib import metadata
 from pathlib import Path
 from typing import cast
@@ -29,13 +28,13 @@ import faiss
 import numpy as np
 
 from embeddings.base import Encoder, passage_precision
+from recommender.core.storage import atomic_write_lines, pid_alive
 from recommender.index import vector_index
 from recommender.index.analysis import TABLE_NAME, StemTable, TokenCache, coverage_table
 from recommender.index.chunks import MAX_CHARS, OVERLAP_CHARS, Chunk, chunk_actions
-from recommender.index.manifest import EncoderEntry, Manifest
 from recommender.index.lexical import LexicalIndex
+from recommender.index.manifest import EncoderEntry, Manifest
 from recommender.records.records import Action, load_actions, record_hash, save_actions
-from recommender.core.storage import atomic_write_lines, pid_alive
 
 FORMAT_VERSION = 1
 # Bump when what is embedded or indexed changes, so old indexes are rebuilt.
