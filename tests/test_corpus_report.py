@@ -170,3 +170,26 @@ def test_csv_output_and_bad_format(index, tmp_path):
     assert header[0] == "Identifiant" and len(rows) == 98
     with pytest.raises(ReportError, match=r"\.html, \.xlsx ou \.csv"):
         run_corpus_report(index, tmp_path / "base.pdf")
+
+
+def test_blocked_scan_gives_the_whole_matrix_results(index, report):
+    """Beyond one block (20,000 actions) the cosines are read block by block: on the real
+    records cut into blocks of 16, the neighbours and pairs are those of the whole matrix."""
+    blocked = analyse(index, block=16)
+    assert blocked.neighbours == report.neighbours
+    assert blocked.pairs == report.pairs
+    low, high = report.typical
+    assert abs(blocked.typical[0] - low) <= 0.02 and abs(blocked.typical[1] - high) <= 0.02
+    assert blocked.clusters == report.clusters
+
+
+def test_pair_moments_are_those_of_all_pairs():
+    from recommender.reports.corpus_analysis import pair_moments
+
+    rng = np.random.default_rng(1)
+    vectors = rng.normal(size=(60, 8))
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    upper = (vectors @ vectors.T)[np.triu_indices(60, 1)]
+    mean, std = pair_moments(vectors)
+    assert mean == pytest.approx(upper.mean(), abs=1e-12)
+    assert std == pytest.approx(upper.std(), abs=1e-12)

@@ -67,13 +67,14 @@ class CorpusReport:
         return tuple(a for a in self.actions if a.duplicates)
 
 
-def analyse(index: LoadedIndex, *, mask: bool = True) -> CorpusReport:
+def analyse(index: LoadedIndex, *, mask: bool = True, block: int | None = None) -> CorpusReport:
     actions = index.actions
     vectors = action_vectors(index)
-    sims = vectors @ vectors.T
+    scan = scan_pairs(actions, vectors, block or BLOCK)
     labels, centroids = kmeans(vectors, choose_k(len(actions)))
+    stem_sets = [_stems(a) for a in actions]
     clusters = tuple(
-        describe(number, np.flatnonzero(labels == c), actions, vectors, centroids[c])
+        describe(number, np.flatnonzero(labels == c), actions, vectors, centroids[c], stem_sets)
         for number, c in enumerate(_order_clusters(labels), start=1)
     )
     theme_of = [0] * len(actions)
@@ -83,11 +84,11 @@ def analyse(index: LoadedIndex, *, mask: bool = True) -> CorpusReport:
     shown = tuple(mask_action(a) for a in actions) if mask else tuple(actions)
     return CorpusReport(
         actions=shown,
-        neighbours=tuple(nearest(sims, NEIGHBOURS)),
-        pairs=tuple(similar_pairs(actions, sims)),
+        neighbours=scan.neighbours,
+        pairs=scan.pairs,
         clusters=clusters,
         theme_of=tuple(theme_of),
-        typical=_typical(sims),
+        typical=scan.typical,
         created=datetime.now().strftime("%d/%m/%Y à %H:%M"),
         masked=mask,
     )
@@ -109,11 +110,140 @@ def action_vectors(index: LoadedIndex) -> np.ndarray:
     return np.hstack(parts) / math.sqrt(len(parts))
 
 
-def _typical(sims: np.ndarray) -> tuple[float, float]:
-    upper = sims[np.triu_indices(len(sims), 1)]
-    if not upper.size:
+# ---- neighbours and similar pairs, one block of rows at a time ---------------------------
+# The cosine matrix of 20,000 actions would take 3.2 GB: it is computed BLOCK rows at a time
+# and only what the report shows is kept. Up to BLOCK actions (the real base) it is one block
+# and every number is what the whole matrix gave.
+
+BLOCK = 2048
+PAIR_CANDIDATES = 10  # beyond one block, copied text is looked for among these neighbours
+TYPICAL_SAMPLE = 1_000_000  # pair cosines kept for the typical range beyond one block
+
+
+@dataclass(frozen=True)
+class PairScan:
+    neighbours: tuple[tuple[tuple[int, float], ...], ...]
+    pairs: tuple[Pair, ...]
+    typical: tuple[float, float]
+
+
+def scan_pairs(actions: Sequence[Action], vectors: np.ndarray, block: int = BLOCK) -> PairScan:
+    """Each action's NEIGHBOURS nearest, the MAX_PAIRS pairs to check (copied text first,
+    then far more similar than usual), and the 5th-95th percentiles of the pair cosines."""
+    n = len(actions)
+    if n <= block:
+        sims = vectors @ vectors.T
+        upper = sims[np.triu_indices(n, 1)]
+        return PairScan(
+            tuple(nearest(sims, NEIGHBOURS)),
+            tuple(similar_pairs(actions, sims)),
+            _percentiles(upper),
+        )
+    mean, std = pair_moments(vectors)
+    bar = mean + PAIR_Z * std
+    width = max(NEIGHBOURS, PAIR_CANDIDATES)
+    neighbours: list[tuple[tuple[int, float], ...]] = []
+    candidates: set[tuple[int, int]] = set()
+    top = _TopPairs(MAX_PAIRS)
+    for start in range(0, n, block):
+        sims = vectors[start : start + block] @ vectors.T
+        for r, row in enumerate(sims):
+            near = nearest_row(row, start + r, width)
+            neighbours.append(tuple((j, round(float(row[j]), 3)) for j in near[:NEIGHBOURS]))
+            i = start + r
+            candidates.update((min(i, j), max(i, j)) for j in near[:PAIR_CANDIDATES])
+            above = i + 1 + np.flatnonzero(row[i + 1 :] >= bar)
+            top.add(i, above, row[above])
+    sets: dict[int, frozenset[str]] = {}
+
+    def shingles_of(i: int) -> frozenset[str]:
+        if i not in sets:
+            sets[i] = shingles(actions[i])
+        return sets[i]
+
+    copies = []
+    for i, j in sorted(candidates):
+        overlap = jaccard(shingles_of(i), shingles_of(j))
+        if overlap >= PAIR_OVERLAP:
+            copies.append(Pair(i, j, round(float(vectors[i] @ vectors[j]), 3), round(overlap, 3)))
+    chosen = {(p.first, p.second) for p in copies}
+    others: list[Pair] = []
+    for i, j, cosine in top.best(MAX_PAIRS + len(copies)):
+        if (i, j) not in chosen:
+            overlap = jaccard(shingles_of(i), shingles_of(j))
+            pair = Pair(i, j, cosine, round(overlap, 3))
+            (copies if overlap >= PAIR_OVERLAP else others).append(pair)
+    copies.sort(key=lambda p: (-p.cosine, p.first, p.second))
+    pairs = (copies + others)[:MAX_PAIRS]
+    typical = _percentiles(_sampled_cosines(vectors, TYPICAL_SAMPLE))
+    return PairScan(tuple(neighbours), tuple(pairs), typical)
+
+
+def pair_moments(vectors: np.ndarray) -> tuple[float, float]:
+    """Mean and standard deviation of the cosines of all pairs i < j, without the pairs:
+    sum of v_i.v_j = (|sum v|^2 - sum |v_i|^2) / 2, sum of squares from the Gram matrix."""
+    n = len(vectors)
+    count = n * (n - 1) / 2
+    norms = np.einsum("ij,ij->i", vectors, vectors)
+    total = float(vectors.sum(axis=0) @ vectors.sum(axis=0) - norms.sum()) / 2
+    gram = vectors.T @ vectors
+    squares = float((gram * gram).sum() - (norms * norms).sum()) / 2
+    mean = total / count
+    return mean, math.sqrt(max(0.0, squares / count - mean * mean))
+
+
+class _TopPairs:
+    """The best pairs by rounded cosine (ties: first pair first), kept as rows are read in
+    order (so an equal pair read later never wins a tie)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._rows: list[tuple[float, int, int]] = []
+        self._floor = -math.inf  # a pair must beat this cosine once enough are kept
+
+    def add(self, i: int, js: np.ndarray, cosines: np.ndarray) -> None:
+        rounded = np.round(cosines.astype(np.float64), 3)
+        keep = rounded > self._floor
+        self._rows += [(-float(c), i, int(j)) for c, j in zip(rounded[keep], js[keep], strict=True)]
+        if len(self._rows) > self.size * 8:
+            self._rows = sorted(self._rows)[: self.size * 4]
+            self._floor = -self._rows[-1][0]
+
+    def best(self, k: int) -> list[tuple[int, int, float]]:
+        return [(i, j, -c) for c, i, j in sorted(self._rows)[:k]]
+
+
+def _sampled_cosines(vectors: np.ndarray, size: int) -> np.ndarray:
+    """Cosines of `size` pairs i < j drawn at random (fixed seed)."""
+    rng = np.random.default_rng(SEED)
+    first = rng.integers(0, len(vectors), size)
+    second = rng.integers(0, len(vectors), size)
+    keep = first != second
+    return np.einsum("ij,ij->i", vectors[first[keep]], vectors[second[keep]])
+
+
+def _percentiles(values: np.ndarray) -> tuple[float, float]:
+    if not values.size:
         return (0.0, 0.0)
-    return (round(float(np.percentile(upper, 5)), 2), round(float(np.percentile(upper, 95)), 2))
+    return (round(float(np.percentile(values, 5)), 2), round(float(np.percentile(values, 95)), 2))
+
+
+def _typical(sims: np.ndarray) -> tuple[float, float]:
+    return _percentiles(sims[np.triu_indices(len(sims), 1)])
+
+
+def nearest_row(row: np.ndarray, i: int, k: int) -> list[int]:
+    """The k largest of `row` but position i, largest first, ties by position (as a stable
+    sort of the whole row), without sorting the whole row."""
+    k = min(k, len(row) - 1)
+    if k <= 0:
+        return []
+    scores = row.copy()
+    scores[i] = -np.inf
+    cut = -np.partition(-scores, k - 1)[k - 1]
+    pool = np.flatnonzero(scores >= cut)
+    order = pool[np.argsort(-scores[pool], kind="stable")]
+    return [int(j) for j in order if j != i][:k]
 
 
 def nearest(sims: np.ndarray, k: int) -> list[tuple[tuple[int, float], ...]]:
@@ -156,11 +286,13 @@ def kmeans(
     rng = np.random.default_rng(seed)
     n = len(vectors)
     centres = [vectors[int(rng.integers(n))]]
+    closest = vectors @ centres[0]  # best cosine to a centre so far (one product per centre)
     while len(centres) < k:
-        distance = np.clip(1.0 - (vectors @ np.array(centres).T).max(axis=1), 0.0, None)
+        distance = np.clip(1.0 - closest, 0.0, None)
         total = distance.sum()
         pick = rng.choice(n, p=distance / total) if total > 0 else int(rng.integers(n))
         centres.append(vectors[int(pick)])
+        closest = np.maximum(closest, vectors @ centres[-1])
     centroids = np.array(centres)
     labels = np.full(n, -1)
     for _ in range(steps):
@@ -192,9 +324,10 @@ def describe(
     actions: Sequence[Action],
     vectors: np.ndarray,
     centroid: np.ndarray,
+    stem_sets: Sequence[frozenset[str]] | None = None,
 ) -> Cluster:
     """Distinctive words (frequent in the theme, rarer elsewhere) and frequent tags."""
-    stems = _distinctive(members, [_stems(a) for a in actions])
+    stems = _distinctive(members, stem_sets or [_stems(a) for a in actions])
     surface: dict[str, Counter[str]] = {t: Counter() for t in stems}
     for i in members:
         for word in words(_theme_text(actions[i])):
@@ -218,10 +351,16 @@ def _stems(action: Action) -> frozenset[str]:
     return frozenset(analyze(_theme_text(action)))
 
 
+@lru_cache(maxsize=2)
+def _document_frequency(stem_sets: tuple[frozenset[str], ...]) -> Counter[str]:
+    """Counted once per analysis, not once per theme (100 themes at 20,000 actions)."""
+    return Counter(t for stems in stem_sets for t in stems)
+
+
 def _distinctive(members: np.ndarray, stem_sets: Sequence[frozenset[str]]) -> list[str]:
     """Stems by count in the theme × rarity in the corpus (tf-idf), best first."""
     n = len(stem_sets)
-    df = Counter(t for stems in stem_sets for t in stems)
+    df = _document_frequency(tuple(stem_sets))
     inside = Counter(t for i in members for t in stem_sets[i])
     least = 2 if len(members) > 1 else 1
     score = {
