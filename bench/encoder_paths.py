@@ -36,14 +36,14 @@ from typing import Any
 
 import numpy as np
 
-from bench.common import Section, ms, percentile
+from bench.common import Section, load_average, ms, percentile
 
 REPO = Path(__file__).resolve().parent.parent
 FOLDER = REPO / "models" / "multilingual-e5-small-adapted"
 EVAL_FILES = (REPO / "data" / "eval" / "queries.json", REPO / "data" / "eval" / "blind.json")
 BATCH = 32
 PASSAGE_THREADS = 2
-SLOW_SAMPLE = (64, 20)  # passages, queries measured for a path this CPU emulates (bf16)
+SLOW_SAMPLE = (32, 10)  # passages, queries measured for a path this CPU emulates (bf16)
 COLUMNS = [
     "chemin",
     "passages/s (ordre de build)",
@@ -224,6 +224,7 @@ def run(quick: bool = False, folder: Path = FOLDER, data: Path | None = None) ->
     if not (folder / "modules.json").is_file():
         section.notes.append(f"Non mesuré : {folder} absent (`reco model adapt`).")
         return section
+    load_start = load_average()
     native = bf16_native()
     flags = sorted(cpu_flags() & {"avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16"})
     section.notes.append(
@@ -256,6 +257,7 @@ def run(quick: bool = False, folder: Path = FOLDER, data: Path | None = None) ->
         "(data/eval/queries.json et blind.json) un par un, 1 fil ; chaque chemin dans son "
         "propre processus (RSS : pic du processus, modèle chargé)."
     )
+    section.notes.append(f"Charge (1, 5, 15 min) au début {load_start}, à la fin {load_average()}.")
     return section
 
 
