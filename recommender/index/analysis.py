@@ -53,20 +53,24 @@ class TokenCache:
             except (OSError, ValueError):
                 self._stored = {}  # a damaged cache is only a slower build
         self._used: dict[str, str] = {}
+        self._lists: dict[str, list[str]] = {}
         self.analysed = 0  # texts analysed by this build (not found in the cache)
 
     def tokens(self, text: str) -> list[str]:
+        """The tokens of `text` (do not modify the list: it is shared)."""
         if not text:
             return []
+        found = self._lists.get(text)  # titles and tags come back often within a build
+        if found is not None:
+            return found
         key = _key(text)
-        joined = self._used.get(key)
-        if joined is None:
-            joined = self._stored.get(key)
-            if joined is None or not isinstance(joined, str):
-                joined = " ".join(analyze(text))
-                self.analysed += 1
-            self._used[key] = joined
-        return joined.split()
+        joined = self._stored.get(key)
+        if joined is None or not isinstance(joined, str):
+            joined = " ".join(analyze(text))
+            self.analysed += 1
+        self._used[key] = joined
+        found = self._lists[text] = joined.split()
+        return found
 
     def document(self, parts: Iterable[str]) -> list[str]:
         return [t for part in parts for t in self.tokens(part)]
@@ -92,7 +96,9 @@ class StemTable:
     @classmethod
     def build(cls, token_lists: Iterable[Sequence[str]]) -> StemTable:
         numbers: dict[str, int] = {}
-        rows = [sorted({numbers.setdefault(t, len(numbers)) for t in toks}) for toks in token_lists]
+        rows = [
+            sorted(numbers.setdefault(t, len(numbers)) for t in set(toks)) for toks in token_lists
+        ]
         indptr = np.zeros(len(rows) + 1, dtype=np.int64)
         indptr[1:] = np.cumsum([len(r) for r in rows])
         indices = np.fromiter((i for r in rows for i in r), dtype=np.int32, count=int(indptr[-1]))

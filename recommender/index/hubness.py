@@ -76,11 +76,11 @@ def pool_batch(
     starts = np.flatnonzero(np.r_[True, sorted_keys[1:] != sorted_keys[:-1]])
     sizes = np.diff(np.r_[starts, len(grouped)])
     rank = np.arange(len(grouped)) - np.repeat(starts, sizes)
-    keep = grouped[rank < DENSE_POOL]
-    cells = np.bincount(keys[keep], minlength=len(hits) * n_actions)
-    sums = np.bincount(keys[keep], weights=scores[keep], minlength=len(hits) * n_actions)
-    filled = cells > 0
-    out.reshape(-1)[filled] = sums[filled] / cells[filled]
+    keep = grouped[rank < DENSE_POOL]  # still by query and action, best first
+    first = np.flatnonzero(np.r_[True, keys[keep][1:] != keys[keep][:-1]])
+    sums = np.add.reduceat(scores[keep], first)
+    counts = np.diff(np.r_[first, len(keep)])
+    out.reshape(-1)[keys[keep][first]] = sums / counts
     return out
 
 
