@@ -97,7 +97,8 @@ class StemTable:
     def build(cls, token_lists: Iterable[Sequence[str]]) -> StemTable:
         numbers: dict[str, int] = {}
         rows = [
-            sorted(numbers.setdefault(t, len(numbers)) for t in set(toks)) for toks in token_lists
+            sorted(numbers.setdefault(t, len(numbers)) for t in dict.fromkeys(toks))
+            for toks in token_lists
         ]
         indptr = np.zeros(len(rows) + 1, dtype=np.int64)
         indptr[1:] = np.cumsum([len(r) for r in rows])
