@@ -148,7 +148,8 @@ def test_xlsx_output(index, tmp_path):
     run_corpus_report(index, out, mask=False)
     book = load_workbook(out)
     assert book.sheetnames == [
-        "Voisins", "Thèmes", "Doublons", "Paires très semblables", "Couverture", "À propos",
+        "Voisins", "Thèmes", "Doublons", "Paires très semblables", "Couverture",
+        "Limites et pistes fréquentes", "Limites et pistes par public", "À propos",
     ]  # fmt: skip
     sheet = book["Voisins"]
     header = [c.value for c in sheet[1]]

@@ -45,7 +45,10 @@ def test_whole_base_and_unknown_filter_values(actions):
     _, notes = Scope(departement=("Atlantide",)).select(actions)
     assert notes and "Atlantide" in notes[0]
     sections = corpus_sections(actions, themes_for(None))
-    assert sections[0][0] == "Ce qui coince souvent et pistes fréquentes"
+    assert [s[0] for s in sections] == [
+        "Limites et pistes fréquentes",
+        "Limites et pistes par public",
+    ]
     assert sections[1][3]  # by public
 
 

@@ -243,7 +243,7 @@ def corpus_sections(
     )
     return [
         (
-            "Ce qui coince souvent et pistes fréquentes",
+            "Limites et pistes fréquentes",
             intro,
             PITFALLS_HEADER,
             pitfalls_rows(whole),
