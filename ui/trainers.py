@@ -12,7 +12,9 @@ from recommender.answers.answer import Card, card_markdown
 from recommender.answers.masking import mask_result
 from recommender.answers.projection import (
     ALL,
+    MAP_POINTS,
     SIDE_FACETS,
+    TABLE_ROWS,
     action_label,
     browse,
     chosen_values,
@@ -21,6 +23,7 @@ from recommender.answers.projection import (
     map_colours,
     map_rows,
     record_markdown,
+    sample_points,
     table_rows,
 )
 from recommender.search.filters import Filters
@@ -45,7 +48,7 @@ def browse_table(holder: EngineHolder, text: str, mask: bool, *values: str) -> p
     filters = Filters()
     for facet, value in zip(SIDE_FACETS, values, strict=True):
         filters = filters.with_values(facet, chosen_values(value))
-    actions = browse(holder().actions, text or "", filters)
+    actions = browse(holder().actions, text or "", filters)[:TABLE_ROWS]
     return pd.DataFrame(table_rows(actions, mask), columns=TABLE_COLUMNS)
 
 
@@ -91,12 +94,12 @@ def trainer_refresh(holder: EngineHolder, mask: bool, current: list[str | None])
     except EngineUnavailable:
         return [gr.update() for _ in range(len(SIDE_FACETS) + 5)]
     actions = sorted(engine.actions, key=lambda a: a.title.casefold())
-    labels = [(action_label(a, mask), a.id) for a in actions]
+    labels = [(action_label(a, mask), a.id) for a in actions[:TABLE_ROWS]]
     facets = [gr.update(choices=facet_choices(actions, f)) for f in SIDE_FACETS]
     pickers = [gr.update(choices=labels, value=v) for v in current]
     points = holder.map_points()
     colours = map_colours(points)
-    frame = pd.DataFrame(map_rows(points, mask), columns=MAP_COLUMNS)
+    frame = pd.DataFrame(map_rows(sample_points(points), mask), columns=MAP_COLUMNS)
     plot = gr.update(value=frame, color_map=colours)
     return [*facets, *pickers, plot, legend_html(colours)]
 
@@ -111,20 +114,25 @@ def trainer_tab(holder: EngineHolder) -> tuple[gr.Checkbox, list[Any], list[Any]
     table = gr.Dataframe(
         headers=TABLE_COLUMNS, interactive=False, wrap=True, max_height=360,
         column_widths=["30%", "26%", "12%", "12%", "8%", "12%"],
-        latex_delimiters=[], label="Actions (cliquez sur une ligne pour ouvrir la fiche)",
+        latex_delimiters=[], label=f"Actions (cliquez sur une ligne pour ouvrir la fiche ; les "
+        f"{TABLE_ROWS} premières par titre : précisez la recherche pour les autres)",
         elem_id="actions",
     )  # fmt: skip
     with gr.Row():
-        pick = gr.Dropdown([], label="Fiche ouverte", scale=3)
+        pick = gr.Dropdown([], label="Fiche ouverte", scale=3, allow_custom_value=True)
         more = gr.Button("Plus comme ceci", scale=1)
     with gr.Row():
         record, similar = gr.Markdown(), gr.Markdown()
     gr.Markdown("### Comparer deux actions")
     with gr.Row():
-        left, right = gr.Dropdown([], label="Action A"), gr.Dropdown([], label="Action B")
+        left = gr.Dropdown([], label="Action A", allow_custom_value=True)
+        right = gr.Dropdown([], label="Action B", allow_custom_value=True)
     with gr.Row():
         left_md, right_md = gr.Markdown(), gr.Markdown()
-    gr.Markdown("### Carte des actions\nChaque point est une action ; proches = semblables.")
+    gr.Markdown(
+        "### Carte des actions\nChaque point est une action ; proches = semblables "
+        f"(au-delà de {MAP_POINTS} actions, un échantillon fixe de {MAP_POINTS})."
+    )
     with gr.Column(elem_id="carte"):
         plot = gr.ScatterPlot(
             x="x", y="y", color="Dimension", tooltip=["Titre", "Structure", "Département"],

@@ -6,6 +6,7 @@ dense channel of the index with FAISS `reconstruct_n`.
 
 from __future__ import annotations
 
+import hashlib
 import html
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -62,6 +63,20 @@ def pca_2d(vectors: np.ndarray) -> np.ndarray:
     projected = centred @ components[:2].T
     out[:, : projected.shape[1]] = projected
     return out
+
+
+MAP_POINTS = 2_000  # beyond this many actions the map shows a sample (readable, light page)
+TABLE_ROWS = 500  # rows and record choices sent to the page (search narrows the rest)
+
+
+def sample_points(points: Sequence[MapPoint], limit: int = MAP_POINTS) -> list[MapPoint]:
+    """At most `limit` points, the same ones at every load (chosen by a hash of the id, so
+    a rebuild keeps the unchanged actions on the map); all of them when there are fewer."""
+    if len(points) <= limit:
+        return list(points)
+    keyed = sorted(points, key=lambda p: hashlib.blake2b(p.action.id.encode()).digest())
+    kept = {id(p) for p in keyed[:limit]}
+    return [p for p in points if id(p) in kept]
 
 
 def action_map(loaded: LoadedIndex) -> list[MapPoint]:
