@@ -112,6 +112,11 @@ def test_other_is_never_first_nor_alone_and_cards_without_limits_are_counted():
     )
     assert [g.theme for g in mixed.groups][-1] == OTHER_LABEL
     assert mixed.groups[0].key != OTHER
+    # « autre » statements are unlike each other: never merged by meaning
+    others = vigilance(
+        ["Le coût est élevé.", "Projet travaillé sur une année.", "Projet mené sur une année."]
+    )
+    assert [len(g.cards) for g in others.groups] == [1, 1]
     assert missing_sentence(mixed) == "2 fiches sans limites renseignées (fiches 3, 4)"
 
 

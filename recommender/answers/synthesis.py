@@ -152,6 +152,8 @@ def _merge(items: Sequence[tuple[int, str, str]], vectors: np.ndarray | None) ->
                 continue
             if normalise(text) in {normalise(t) for t in cluster.texts}:
                 score = 2.0  # the same sentence (a record copied, or said twice)
+            elif key == OTHER:
+                score = -1.0  # « autre » gathers unlike statements: never merged by meaning
             elif vectors is not None:
                 centre = vectors[cluster.rows].mean(axis=0)
                 centre /= max(float(np.linalg.norm(centre)), 1e-12)
@@ -264,7 +266,9 @@ def synthesise(
             OTHER_LABEL if key == OTHER else themes.label(kind, key),
             tuple(chosen[key]),
             key,
-            cards_of(key),
+            tuple(sorted({c for p in chosen[key] for c in p.sources}))
+            if key == OTHER
+            else cards_of(key),
         )
         for key in ranked
         if chosen[key]
