@@ -17,10 +17,13 @@ import numpy as np
 import pytest
 
 from bench.corpus_gen import found_groups, generate, write_corpus
+from embeddings.base import TextKind
 from embeddings.fake import FakeEncoder
 from recommender.core.config import Settings
 from recommender.index.analysis import coverage_parts
 from recommender.index.build import build_index
+from recommender.index.chunks import reference_need
+from recommender.index.hubness import chunk_owners, hub_prior
 from recommender.index.lexical import analyze
 from recommender.records.ingest import ingest_paths
 from recommender.records.records import Action, load_actions, save_actions
@@ -200,3 +203,10 @@ def test_rebuild_of_ten_changed_records_and_the_app_reload(base):
     after = holder()
     assert after is not before
     assert sum(isinstance(a, Action) and "Mise à jour" in a.summary for a in after.actions) == 10
+    # the hub prior was updated, not recomputed: close to what a full computation gives
+    index = after.recommender.index
+    needs = encoder.encode([reference_need(a) for a in index.actions], TextKind.QUERY)
+    owner = chunk_owners(index.chunks, index.actions)
+    full = hub_prior(needs, range(N), index.dense[0].index, owner, N)
+    gap = np.abs(index.dense[0].hub - full)
+    assert gap.max() < 0.05 and (gap > 1e-6).mean() < 0.05

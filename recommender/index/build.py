@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Sequence
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import faiss
+import numpy as np
 from tqdm import tqdm
 
 from embeddings.base import Encoder, TextKind, passage_precision
@@ -18,7 +20,13 @@ from recommender.index.analysis import TokenCache
 from recommender.index.chunks import chunk_actions, embedding_text, reference_need
 from recommender.index.directory import DenseBuild, write_index
 from recommender.index.embed_cache import EmbeddingCache
-from recommender.index.hubness import chunk_owners, hub_prior
+from recommender.index.hubness import (
+    NEIGHBOURS,
+    chunk_owners,
+    closest_references,
+    prior_of,
+    update_closest,
+)
 from recommender.index.vector_index import IndexKind
 from recommender.records.records import Action
 
@@ -100,6 +108,61 @@ def _previous_faiss(index_dir: Path, encoder_id: str) -> faiss.Index | None:
         return None
 
 
+INCREMENTAL_SHARE = 0.02  # up to this share of records changed, the hub prior is updated
+
+
+def vector_keys(
+    n_actions: int, owner: np.ndarray, texts: Sequence[str], references: Sequence[str]
+) -> list[str]:
+    """Per action, a digest of everything embedded for it (passages and reference need)."""
+    digests = [hashlib.blake2b(r.encode(), digest_size=12) for r in references[:n_actions]]
+    for text, position in zip(texts, owner.tolist(), strict=True):
+        digests[position].update(b"\x1f" + text.encode())
+    return [d.hexdigest() for d in digests]
+
+
+def _previous_hub(index_dir: Path, encoder_id: str) -> dict[str, np.ndarray] | None:
+    try:
+        manifest = json.loads((index_dir / "manifest.json").read_text(encoding="utf-8"))
+        number = next(i for i, e in enumerate(manifest["encoders"]) if e.get("id") == encoder_id)
+        with np.load(index_dir / f"dense/{number}.hub_state.npz", allow_pickle=False) as data:
+            return {name: data[name] for name in ("best", "source", "keys")}
+    except (OSError, ValueError, KeyError, TypeError, StopIteration):
+        return None
+
+
+def _closest(
+    previous: dict[str, np.ndarray] | None,
+    keys: Sequence[str],
+    queries: np.ndarray,
+    index: faiss.Index,
+    owner: np.ndarray,
+    vectors: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The closest references of every action: updated from the last build when few records
+    changed (hubness.update_closest: 20,000 actions, seconds instead of a search per action),
+    else computed anew."""
+    n = len(keys)
+    full = lambda: closest_references(queries, range(n), index, owner, n)  # noqa: E731
+    if previous is None or previous["best"].shape[1] != NEIGHBOURS:
+        return full()
+    old_position = {str(k): i for i, k in enumerate(previous["keys"].tolist())}
+    kept_from = np.array([old_position.get(k, -1) for k in keys], dtype=np.int64)
+    fresh = np.flatnonzero(kept_from < 0)
+    removed = len(old_position) - (n - len(fresh))
+    if len(fresh) + removed > max(20, INCREMENTAL_SHARE * n):
+        return full()
+    kept = np.flatnonzero(kept_from >= 0)
+    new_position = np.full(len(previous["keys"]) + 1, -1, dtype=np.int64)  # last: « none »
+    new_position[kept_from[kept]] = kept
+    best = np.full((n, NEIGHBOURS), -np.inf)
+    source = np.full((n, NEIGHBOURS), -1, dtype=np.int64)
+    best[kept] = previous["best"][kept_from[kept]]
+    source[kept] = new_position[previous["source"][kept_from[kept]]]
+    best[source < 0] = -np.inf
+    return update_closest(best, source, fresh, queries, index, owner, vectors)
+
+
 def build_index(
     actions: Sequence[Action],
     encoders: Sequence[tuple[str, Encoder]],
@@ -119,6 +182,7 @@ def build_index(
     texts = [embedding_text(c, titles[c.action_id]) for c in chunks]
     references = [reference_need(a) for a in actions]
     owner = chunk_owners(chunks, actions)
+    keys = vector_keys(len(actions), owner, texts, references)
     with atomic_directory(index_dir) as work:
         channels = []
         all_stats = []
@@ -129,8 +193,10 @@ def build_index(
             queries, _ = _embed_all(
                 spec, encoder, references, cache_dir, show_progress, TextKind.QUERY
             )
-            hub = hub_prior(queries, range(len(actions)), faiss_index, owner, len(actions))
-            channels.append(DenseBuild(spec, encoder, faiss_index, hub))
+            previous_hub = _previous_hub(index_dir, encoder.id)
+            best, source = _closest(previous_hub, keys, queries, faiss_index, owner, vectors)
+            state = {"best": best, "source": source, "keys": np.array(keys, dtype=str)}
+            channels.append(DenseBuild(spec, encoder, faiss_index, prior_of(best), state))
             all_stats.append(stats)
         tokens = TokenCache(cache_dir)
         write_index(work, actions, chunks, channels, tokens)

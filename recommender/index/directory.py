@@ -7,6 +7,7 @@ index/
   chunks.jsonl         one line per vector row
   dense/<n>.faiss      one FAISS index per encoder
   dense/<n>.hub.npy    each action's hub prior for that encoder (index/hubness.py)
+  dense/<n>.hub_state.npz  the closest references behind it, for the next build (optional)
   lexical/             bm25s directory (one document per action)
   coverage.npz         each action's distinct stems (index/analysis.py; optional)
 ```
@@ -62,6 +63,7 @@ class DenseBuild:
     encoder: Encoder
     index: faiss.Index
     hub: np.ndarray
+    hub_state: dict[str, np.ndarray] | None = None  # what the next build updates (build.py)
 
 
 @dataclass(frozen=True)
@@ -139,6 +141,10 @@ def write_index(
         name = f"dense/{number}.faiss"
         vector_index.save(channel.index, work / name)
         np.save(work / f"dense/{number}.hub.npy", channel.hub.astype(np.float32))
+        if channel.hub_state is not None:
+            with (work / f"dense/{number}.hub_state.npz").open("wb") as handle:
+                state = channel.hub_state
+                np.savez(handle, best=state["best"], source=state["source"], keys=state["keys"])
         encoders.append(
             {
                 "spec": channel.spec,

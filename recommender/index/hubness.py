@@ -99,18 +99,92 @@ def hub_prior(
     missing one is not a similarity of -1); one never retrieved gets the lowest prior.
     Streams the references in batches (memory: actions x neighbours).
     """
-    best = np.full((n_actions, neighbours), -np.inf)
+    best, _ = closest_references(
+        references, reference_owner, index, chunk_owner, n_actions, neighbours
+    )
+    return prior_of(best)
+
+
+def closest_references(
+    references: np.ndarray,
+    reference_owner: Sequence[int],
+    index: faiss.Index,
+    chunk_owner: np.ndarray,
+    n_actions: int,
+    neighbours: int = NEIGHBOURS,
+    best: np.ndarray | None = None,
+    source: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per action, its `neighbours` best pooled similarities to the references (-inf: none)
+    and the action each came from (-1: none), merged into `best`/`source` when given."""
+    if best is None or source is None:
+        best = np.full((n_actions, neighbours), -np.inf)
+        source = np.full((n_actions, neighbours), -1, dtype=np.int64)
     k = min(CHUNK_CANDIDATES, index.ntotal)
+    owners = np.asarray(reference_owner, dtype=np.int64)
     for start in range(0, len(references), _BATCH):
         batch = references[start : start + _BATCH]
         # -inf: not retrieved, never among the closest
         pooled = pool_batch(vector_index.search(index, batch, k), chunk_owner, n_actions)
-        own = np.asarray(reference_owner[start : start + _BATCH])
+        own = owners[start : start + _BATCH]
         pooled[np.arange(len(own)), own] = -np.inf
-        stacked = np.concatenate([best, pooled.T], axis=1)
-        best = -np.partition(-stacked, neighbours - 1, axis=1)[:, :neighbours]
+        best, source = _merge(best, source, pooled.T, np.broadcast_to(own, pooled.T.shape))
+    return best, source
+
+
+def _merge(
+    best: np.ndarray, source: np.ndarray, values: np.ndarray, origins: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Row by row, the `best.shape[1]` largest of `best` and `values`, with their origins."""
+    neighbours = best.shape[1]
+    stacked = np.concatenate([best, values], axis=1)
+    origin = np.concatenate([source, origins], axis=1)
+    top = np.argpartition(-stacked, neighbours - 1, axis=1)[:, :neighbours]
+    rows = np.arange(len(stacked))[:, None]
+    return stacked[rows, top], origin[rows, top]
+
+
+def prior_of(best: np.ndarray) -> np.ndarray:
     found = np.isfinite(best)
     counts = found.sum(axis=1)
     prior = np.where(found, best, 0.0).sum(axis=1) / np.maximum(counts, 1)
     lowest = prior[counts > 0].min() if counts.any() else 0.0
     return np.where(counts > 0, prior, lowest).astype(np.float32)
+
+
+def update_closest(
+    best: np.ndarray,
+    source: np.ndarray,
+    fresh: np.ndarray,
+    references: np.ndarray,
+    index: faiss.Index,
+    chunk_owner: np.ndarray,
+    chunk_vectors: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """After a few records changed (`fresh`: their positions; their rows and every entry
+    that came from a record no longer there are already -inf/-1): the fresh references are
+    searched and merged into every action's row, and each fresh action's row is computed
+    against all references at once (its chunks' best two cosines, as pooling does).
+
+    One approximation against a full build: an entry of an unchanged action that came from
+    a removed record is not replaced by its next-closest reference (the action averages
+    the rest), and an unchanged reference's retrieval is not redone."""
+    n_actions, neighbours = best.shape
+    best, source = closest_references(
+        references[fresh], fresh.tolist(), index, chunk_owner, n_actions, neighbours, best, source
+    )
+    everyone = np.arange(n_actions)
+    for position in fresh:
+        rows = np.flatnonzero(chunk_owner == position)
+        if not len(rows):
+            continue
+        scores = references @ chunk_vectors[rows].T  # all references x this action's chunks
+        top = -np.sort(-scores, axis=1)[:, :DENSE_POOL]
+        pooled = top.mean(axis=1)
+        pooled[position] = -np.inf
+        order = np.argsort(-pooled, kind="stable")[:neighbours]
+        best[position] = -np.inf
+        source[position] = -1
+        best[position, : len(order)] = pooled[order]
+        source[position, : len(order)] = everyone[order]
+    return best, source
