@@ -6,8 +6,8 @@ windows: a need, or the one record of « plus comme ceci ») go to ONNX Runtime 
 thread: importing onnxruntime takes ≈ 0.3 s where torch and the model take 5–10 s, and
 the vectors agree to a cosine ≥ 0.999 (checked at export). Batches (index builds,
 reports) and long texts go to the passage path chosen from the CPU (embeddings/precision.py:
-torch bfloat16 where the CPU has BF16, else ONNX Runtime float32 on all threads, else torch
-float32; `e5-adapted@<chemin>` asks for one). The encoder id is the sentence-transformers
+torch bfloat16 where the CPU has BF16, else torch float32; `e5-adapted@<chemin>` asks for
+another, e.g. ONNX Runtime float32 or int8). The encoder id is the sentence-transformers
 one, so an index built either way answers the same queries; its manifest records the
 passages' precision, which also keys the embedding cache. Without a matching export
 (missing, or the folder changed since), everything goes to torch and a log line says why.

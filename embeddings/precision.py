@@ -3,12 +3,15 @@
 bench/encoder_paths.py measures the paths side by side (BENCHMARKS.md, « Encodeur »):
 - torch bfloat16 is fast only where the CPU computes in BF16 (AVX512-BF16 or AMX, Intel
   Xeon since Cooper Lake / Sapphire Rapids); elsewhere torch emulates it, many times slower;
-- ONNX Runtime float32 gives the torch float32 vectors (cosine 1.0000) a little faster;
-- ONNX Runtime int8 (dynamic quantisation) is faster still but moves the vectors (cosine
-  ≈ 0.98): never chosen by itself, only on request.
-`auto` takes bfloat16 where native, else ONNX float32 when the export is there, else torch
-float32. An explicit request the machine cannot serve falls back to float32, with a reason.
-The precision is recorded in the index manifest and keys the embedding cache.
+- ONNX Runtime float32 gives the torch float32 vectors (cosine 1.0000) but, on an AVX2
+  machine (AMD EPYC, 2 cores), 0.8x torch's passages/s with 1.7x its memory: on request;
+- ONNX Runtime int8 (dynamic quantisation) is the fastest there (3.7x, sorted) but moves
+  the vectors (mean cosine 0.983, nDCG@10 down by up to 0.011) and makes each vector depend
+  on its batch mates (activations quantised per batch): on request only.
+`auto` takes bfloat16 where native, else torch float32. Either way the build sorts texts by
+length first (recommender/index/embed_cache.py: 2x, same vectors). An explicit request the
+machine cannot serve falls back to float32, with a reason. The precision is recorded in the
+index manifest and keys the embedding cache.
 """
 
 from __future__ import annotations
@@ -66,7 +69,7 @@ def choose_passage_path(
 ) -> tuple[PassagePath, str | None]:
     """The path for passages, and a French reason when the request had to fall back."""
     native = bf16_native(flags)
-    float32 = PassagePath.ONNX_FLOAT32 if onnx_ready else PassagePath.TORCH_FLOAT32
+    float32 = PassagePath.TORCH_FLOAT32
     if requested == AUTO:
         return (PassagePath.TORCH_BFLOAT16 if native else float32), None
     try:

@@ -48,26 +48,24 @@ def test_bf16_is_native_only_with_avx512_bf16_or_amx():
     assert not bf16_native(AMD_ZEN3) and not bf16_native(frozenset({"avx512f", "avx512_vnni"}))
 
 
-def test_auto_takes_bf16_where_native_else_onnx_float32_else_torch():
+def test_auto_takes_bf16_where_native_else_torch_float32():
     assert choose_passage_path(AUTO, flags=INTEL) == (PassagePath.TORCH_BFLOAT16, None)
-    assert choose_passage_path(AUTO, flags=AMD_ZEN3) == (PassagePath.ONNX_FLOAT32, None)
-    assert choose_passage_path(AUTO, flags=AMD_ZEN3, onnx_ready=False) == (
-        PassagePath.TORCH_FLOAT32,
-        None,
-    )
+    assert choose_passage_path(AUTO, flags=AMD_ZEN3) == (PassagePath.TORCH_FLOAT32, None)
+    assert choose_passage_path(AUTO, flags=INTEL, onnx_ready=False)[0].precision == "bfloat16"
     auto_int8 = choose_passage_path(AUTO, flags=AMD_ZEN3, int8_ready=True)
-    assert auto_int8[0] is PassagePath.ONNX_FLOAT32, "int8 is never chosen by itself"
+    assert auto_int8[0] is PassagePath.TORCH_FLOAT32, "int8 is never chosen by itself"
 
 
 def test_requests_the_machine_cannot_serve_fall_back_to_float32_with_a_reason():
     path, why = choose_passage_path("torch-bfloat16", flags=AMD_ZEN3)
-    assert path is PassagePath.ONNX_FLOAT32 and "bfloat16" in (why or "")
+    assert path is PassagePath.TORCH_FLOAT32 and "bfloat16" in (why or "")
     path, why = choose_passage_path("onnx-int8", flags=INTEL, int8_ready=False)
-    assert path is PassagePath.ONNX_FLOAT32 and "--int8" in (why or "")
+    assert path is PassagePath.TORCH_FLOAT32 and "--int8" in (why or "")
     path, why = choose_passage_path("onnx-float32", flags=INTEL, onnx_ready=False)
     assert path is PassagePath.TORCH_FLOAT32 and "reco model export" in (why or "")
+    assert choose_passage_path("onnx-float32", flags=AMD_ZEN3) == (PassagePath.ONNX_FLOAT32, None)
     path, why = choose_passage_path("fp8", flags=INTEL)
-    assert path is PassagePath.ONNX_FLOAT32 and "inconnu" in (why or "")
+    assert path is PassagePath.TORCH_FLOAT32 and "inconnu" in (why or "")
     assert choose_passage_path("onnx-int8", flags=AMD_ZEN3, int8_ready=True) == (
         PassagePath.ONNX_INT8,
         None,
@@ -113,8 +111,11 @@ def test_e5_adapted_passages_follow_the_cpu(tmp_path, monkeypatch):
     folder = _folder(tmp_path)
     monkeypatch.setattr("embeddings.precision.cpu_flags", lambda *_: AMD_ZEN3)
     amd = make_encoder("e5-adapted", models_dir=tmp_path)
-    assert isinstance(amd, RoutedEncoder) and amd.passages is PassagePath.ONNX_FLOAT32
-    assert amd.main is amd.fast and amd.passage_precision == "float32"
+    assert isinstance(amd, RoutedEncoder) and amd.passages is PassagePath.TORCH_FLOAT32
+    assert isinstance(amd.main, SentenceTransformerEncoder) and amd.passage_precision == "float32"
+    assert amd.main.passage_precision == "float32" and isinstance(amd.fast, OnnxEncoder)
+    onnx = make_encoder("e5-adapted@onnx-float32", models_dir=tmp_path)
+    assert isinstance(onnx, RoutedEncoder) and onnx.main is onnx.fast, "one ONNX encoder"
     monkeypatch.setattr("embeddings.precision.cpu_flags", lambda *_: INTEL)
     intel = make_encoder("e5-adapted", models_dir=tmp_path)
     assert isinstance(intel, RoutedEncoder) and isinstance(intel.main, SentenceTransformerEncoder)
@@ -127,7 +128,7 @@ def test_e5_adapted_int8_on_request_only_and_logged_when_missing(tmp_path, monke
     folder = _folder(tmp_path)
     with caplog.at_level(logging.WARNING, logger="reco.embeddings"):
         missing = make_encoder("e5-adapted@onnx-int8", models_dir=tmp_path)
-    assert isinstance(missing, RoutedEncoder) and missing.passages is PassagePath.ONNX_FLOAT32
+    assert isinstance(missing, RoutedEncoder) and missing.passages is PassagePath.TORCH_FLOAT32
     assert "reco model export --int8" in caplog.text
     (folder / ONNX_DIR / INT8_FILE).write_bytes(b"int8 graph")
     assert int8_problem(folder) is not None, "a model file without its stamp is not used"
