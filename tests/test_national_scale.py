@@ -102,6 +102,14 @@ def test_the_fake_encoder_stand_in_gives_the_same_vectors():
                           FakeEncoder().encode(texts, "passage"))  # fmt: skip
 
 
+def test_the_engine_loads_the_records_once(base):
+    from recommender.index.directory import file_sha256, read_manifest
+
+    settings = Settings.from_env(base.env)
+    manifest = read_manifest(settings.index_dir)
+    assert manifest.get("actions_file_sha256") == file_sha256(settings.data_path)
+
+
 def test_ingestion_finds_exactly_the_planted_copies(base):
     assert len(base.engine.actions) == N
     assert base.groups == base.planted["groups"]

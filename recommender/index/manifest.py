@@ -28,6 +28,9 @@ class Manifest(TypedDict):
     created: str  # ISO date and time, UTC
     package_version: str
     data_sha256: str
+    # sha256 of the bytes of the index's actions.jsonl (a data file equal to it is not
+    # parsed twice at load); absent from older indexes
+    actions_file_sha256: NotRequired[str]
     n_actions: int
     n_chunks: int
     chunking: Chunking

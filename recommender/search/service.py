@@ -18,8 +18,8 @@ from embeddings import get_encoder
 from embeddings.base import Encoder, TextKind
 from recommender.core.config import Settings
 from recommender.index.chunks import ChunkField, field_texts
-from recommender.index.directory import IndexInvalid, LoadedIndex, load_index
-from recommender.records.records import Action, load_actions
+from recommender.index.directory import IndexInvalid, LoadedIndex, load_index_for
+from recommender.records.records import Action
 from recommender.search.calibration import Calibration
 from recommender.search.filters import NO_FILTERS, Filters
 from recommender.search.glossary import EMPTY, Glossary
@@ -93,18 +93,19 @@ class Engine:
         config: SearchConfig | None = None,
         encoders: Sequence[Encoder] | None = None,
     ) -> Engine:
-        try:
-            actions = load_actions(settings.data_path)
-        except ValueError as exc:  # FileNotFoundError (no data yet) is left to the caller
-            raise IndexInvalid(
-                f"{exc} : corrigez ce fichier ou relancez `reco ingest`, puis `reco build`."
-            ) from exc
         chosen = (
             list(encoders)
             if encoders is not None
             else [get_encoder(spec, models_dir=settings.models_dir) for spec in settings.encoders]
         )
-        index = load_index(settings.index_dir, actions, [e.id for e in chosen])
+        try:
+            index = load_index_for(settings.index_dir, settings.data_path, [e.id for e in chosen])
+        except IndexInvalid:
+            raise
+        except ValueError as exc:  # FileNotFoundError (no data yet) is left to the caller
+            raise IndexInvalid(
+                f"{exc} : corrigez ce fichier ou relancez `reco ingest`, puis `reco build`."
+            ) from exc
         glossary = (
             Glossary.load(settings.glossary_path) if settings.glossary_path.is_file() else EMPTY
         )
