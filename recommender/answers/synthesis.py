@@ -242,7 +242,13 @@ def synthesise(
 
     ranked = sorted(
         by_key,
-        key=lambda k: (k == OTHER, -len(cards_of(k)), -len(by_key[k]), order.index(k)),
+        key=lambda k: (
+            k == OTHER,
+            -len(cards_of(k)),
+            -max(len(p.sources) for p in by_key[k]),  # a point shared by more cards first
+            -len(by_key[k]),
+            order.index(k),
+        ),
     )
     for key in ranked:
         by_key[key].sort(key=lambda p: (-len(p.sources), len(p.text)))
