@@ -4,6 +4,9 @@ Build the indexes first, never over the project's index/ (one cache each, so eve
 cold):
   RECO_INDEX=/tmp/encq/idx-onnx-int8 RECO_CACHE=/tmp/encq/cache-onnx-int8 \
     reco build --encoders e5-adapted@onnx-int8 --quiet
+`reco build` falls back to float32 where the CPU lacks BF16; to judge bfloat16's quality on
+such a machine anyway (emulated, slowly), `--build torch-bfloat16` builds the first index
+given through that path whatever the CPU (cache beside it), then evaluates.
 then: python -m bench.encoder_quality /tmp/encq/idx-onnx-float32 /tmp/encq/idx-onnx-int8 …
 Each index is evaluated as `reco eval` evaluates it (data/eval/queries.json and blind.json,
 dev and test), with the queries through ONNX float32 (today's query path) and, with
@@ -63,13 +66,42 @@ def int8_queries(engine: Engine) -> Any:
     return before
 
 
+def forced_build(path: str, index_dir: Path, settings: Settings) -> None:
+    """Build `index_dir` with the adapted model's passages through `path`, whatever the CPU."""
+    from embeddings.adapted import RoutedEncoder
+    from embeddings.onnx import INT8_FILE, OnnxEncoder
+    from embeddings.precision import PassagePath
+    from embeddings.st import SentenceTransformerEncoder
+    from recommender.index.build import build_index
+    from recommender.records.records import load_actions
+
+    chosen = PassagePath(path)
+    folder = settings.models_dir / "multilingual-e5-small-adapted"
+    torch_encoder = SentenceTransformerEncoder(str(folder))
+    fast = OnnxEncoder(folder)
+    main: Any = {
+        PassagePath.TORCH_FLOAT32: torch_encoder,
+        PassagePath.TORCH_BFLOAT16: SentenceTransformerEncoder(str(folder), precision="bfloat16"),
+        PassagePath.ONNX_FLOAT32: fast,
+        PassagePath.ONNX_INT8: OnnxEncoder(folder, model_file=INT8_FILE),
+    }[chosen]
+    encoder = RoutedEncoder(main, fast, encoder_id=torch_encoder.id, passages=chosen)
+    actions = load_actions(settings.data_path)
+    cache = index_dir.parent / f"{index_dir.name}-cache"
+    stats = build_index(actions, [("e5-adapted", encoder)], index_dir, cache, show_progress=False)
+    print(f"{index_dir}: {stats.n_chunks} passages, {stats.seconds:.0f} s", flush=True)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("indexes", nargs="+", type=Path)
     parser.add_argument("--int8-queries", action="store_true")
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument("--build", default=None, help="passage path forcing the first index")
     args = parser.parse_args(argv)
     settings = Settings.from_env()
+    if args.build:
+        forced_build(args.build, args.indexes[0], settings)
     rows = []
     for index in args.indexes:
         engine = Engine.load(replace(settings, index_dir=index, encoders=("e5-adapted",)))
