@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from recommender.answers.statements import statements
+from recommender.answers.statements import cut
 from recommender.answers.synthesis import LIMITS, OTHER_LABEL, PERSPECTIVES
 from recommender.answers.themes import OTHER, StatementThemes
 from recommender.records.privacy import mask_text
@@ -150,7 +150,7 @@ def recurring(
     with_field: dict[str, int] = {}
     result: dict[str, tuple[Recurring, ...]] = {}
     for kind in (LIMITS, PERSPECTIVES):
-        rows = [(a, s) for a in actions for s in statements(_field(a, kind))]
+        rows = [(a, s) for a in actions for s in cut(_field(a, kind))]
         with_field[kind] = len({a.id for a, _ in rows})
         keys = themes.themes([s for _, s in rows], kind)
         by_key: dict[str, list[tuple[Action, str]]] = {}
@@ -163,11 +163,15 @@ def recurring(
                 continue
             ids = tuple(dict.fromkeys(a.id for a, _ in said))
             # One example per action first, so the examples show different actions.
-            firsts = list({a.id: (a, t) for a, t in reversed(said)}.values())[::-1]
-            rest = [x for x in said if x not in firsts]
+            first_of: dict[str, int] = {}
+            for i, (a, _) in enumerate(said):
+                first_of.setdefault(a.id, i)
+            firsts = sorted(first_of.values())
+            taken = set(firsts)
+            order_rows = [*firsts, *(i for i in range(len(said)) if i not in taken)]
             examples = tuple(
                 Example(a.id, shown(a.title), a.structure_label, a.departement, shown(t))
-                for a, t in [*firsts, *rest]
+                for a, t in (said[i] for i in order_rows)
             )
             label = OTHER_LABEL if key == OTHER else themes.label(kind, key)
             found.append(Recurring(kind, key, label, ids, examples))

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 
 from recommender.core.text import WORD
 
@@ -235,3 +236,9 @@ def clip(text: str, size: int) -> str:
     if cut < size // 2:
         cut = head.rfind(" ")
     return _balance_quotes(head[:cut].rstrip(" ,;:(")) + " …"
+
+
+@lru_cache(maxsize=65_536)
+def cut(text: str) -> tuple[str, ...]:
+    """`statements(text)`, remembered (the corpus views cut the same fields many times)."""
+    return tuple(statements(text))

@@ -42,6 +42,7 @@ ENCODE_BATCH = 4  # query-sized batches: the adapted encoder answers them withou
 DEFINITION_WEIGHT = 0.3  # scale of the stems-shared-with-a-definition features
 PHRASE_WEIGHT = 1.0  # sample weight of a definition's phrases among the training points
 L2 = 1e-3
+MEMO_SIZE = 500_000  # themed statements remembered per instance
 STEPS = 400
 
 
@@ -276,6 +277,7 @@ class StatementThemes:
         self.vectors = StatementVectors(encoder, cache_dir, lock) if encoder else None
         self.known = {(s.kind, normalise(s.text)): s.theme for s in self.labelled}
         self._models: dict[str, KindModel] = {}
+        self._memo: dict[tuple[str, str], str] = {}
         self._fit_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stems = {
@@ -346,9 +348,11 @@ class StatementThemes:
         return max(inside)[1] if inside else None  # the longest one it contains
 
     def themes(self, texts: Sequence[str], kind: str) -> list[str]:
-        """One theme key per text (`kind` is « limite » or « perspective »)."""
-        found = [self.reviewed(t, kind) for t in texts]
-        unknown = [t for t, f in zip(texts, found, strict=True) if f is None]
+        """One theme key per text (`kind` is « limite » or « perspective »); each text is
+        themed once per instance (the corpus views ask again for every scope)."""
+        todo = list(dict.fromkeys(t for t in texts if (kind, t) not in self._memo))
+        found = [self.reviewed(t, kind) for t in todo]
+        unknown = [t for t, f in zip(todo, found, strict=True) if f is None]
         if unknown:
             model = self._ready(kind)
             if model is not None and self.vectors is not None:
@@ -357,7 +361,13 @@ class StatementThemes:
                 guesses = [self.by_stems(t, kind) for t in unknown]
             guessed = iter(guesses)
             found = [f if f is not None else next(guessed) for f in found]
-        return [f or OTHER for f in found]
+        if len(self._memo) > MEMO_SIZE:
+            self._memo.clear()
+        self._memo.update(((kind, t), f or OTHER) for t, f in zip(todo, found, strict=True))
+        return [self._memo.get((kind, t)) or self._one(t, kind) for t in texts]
+
+    def _one(self, text: str, kind: str) -> str:
+        return self.themes([text], kind)[0]  # only if the memo was cleared meanwhile
 
     def label(self, kind: str, key: str) -> str:
         return self.taxonomy.label(kind, key)
