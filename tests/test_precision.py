@@ -17,7 +17,7 @@ from embeddings.adapted import RoutedEncoder
 from embeddings.base import TextKind, passage_precision
 from embeddings.fake import FakeEncoder
 from embeddings.onnx import INT8_FILE, ONNX_DIR, OnnxEncoder
-from embeddings.onnx_int8 import INT8_STAMP, int8_problem
+from embeddings.onnx_int8 import INT8_STAMP, QuantiseError, int8_problem, quantise_export
 from embeddings.precision import (
     AUTO,
     PassagePath,
@@ -198,3 +198,10 @@ def test_missing_texts_are_embedded_longest_first_and_land_in_place(tmp_path):
     assert computed == 6 and lengths == [40, 33, 12, 7, 5, 1], "one of each text, longest first"
     expected = FakeEncoder(dim=16).encode(texts, TextKind.PASSAGE)
     assert np.allclose(vectors, expected), "each vector lands on its own text"
+
+
+def test_int8_export_needs_the_float32_one_and_is_skipped_when_fresh(tmp_path):
+    with pytest.raises(QuantiseError, match="reco model export"):
+        quantise_export(tmp_path / "absent")
+    folder = _folder(tmp_path, int8=True)
+    assert quantise_export(folder).skipped, "a fresh int8 export is kept as it is"
