@@ -446,3 +446,13 @@ def test_report_handler_fuzz_never_fails_unexpectedly(fake_engine, suffix, data,
             assert Path(out).name == "rapport.html" and message.startswith("Rapport prêt")
             Path(out).unlink()
             Path(out).parent.rmdir()
+
+
+def test_the_warm_up_fits_the_statement_themes_and_caches_their_vectors(fake_engine):
+    from recommender.answers.themes import themes_for
+
+    assert fake_engine.statement_cache is not None
+    common.EngineHolder(lambda: fake_engine).warm().join(timeout=120)
+    themes = themes_for(fake_engine)
+    assert set(themes._models) == {"limite", "perspective"}, "fitted before any answer"
+    assert any(fake_engine.statement_cache.rglob("*")), "vectors kept on disk for next start"

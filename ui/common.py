@@ -17,6 +17,7 @@ from recommender.answers.projection import (
     MapPoint,
     action_map,
 )
+from recommender.answers.themes import themes_for
 from recommender.core.fingerprint import Fingerprint, fingerprint
 from recommender.core.text import md
 from recommender.index.directory import FIX, IndexInvalid
@@ -161,11 +162,15 @@ class EngineHolder:
             return self._points[1]
 
     def warm(self) -> threading.Thread:
-        """Load the engine and encode one need in the background (fast first answer)."""
+        """Load the engine, encode one need and fit the statement themes in the background
+        (fast first answer; otherwise the first card with a statement outside the reviewed
+        labels waits for the fit: 3–5 s, 20 s when no vector is cached yet)."""
 
         def run() -> None:
             with contextlib.suppress(EngineUnavailable, QueryError):
-                self().search(EXAMPLES[0])
+                engine = self()
+                engine.search(EXAMPLES[0])
+                themes_for(engine).fit()
 
         thread = threading.Thread(target=run, name="engine-warm-up", daemon=True)
         thread.start()

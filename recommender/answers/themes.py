@@ -382,7 +382,8 @@ def themes_for(
     engine: Engine | None, *, wait: bool = False, cache_dir: Path | None = None
 ) -> StatementThemes:
     """The statement themes of an engine (its first encoder, its lock), made once per engine
-    (`cache_dir`, if given on that first call, keeps the vectors on disk); `wait=True` fits
+    (vectors kept on disk in `cache_dir`, by default the engine's `statement_cache`, if
+    given on that first call); `wait=True` fits
     the classifier before returning (CLI, reports), else on the first new statement.
     Without an engine: no vectors, themes from the labels and the definitions' stems."""
     with _BY_ENGINE_LOCK:
@@ -393,6 +394,7 @@ def themes_for(
         if engine not in _BY_ENGINE:
             encoder = engine.recommender.encoders[0]
             # Engine._lock is the lock every search holds while it encodes.
+            cache_dir = cache_dir or engine.statement_cache
             _BY_ENGINE[engine] = StatementThemes(encoder, cache_dir=cache_dir, lock=engine._lock)
         themes = _BY_ENGINE[engine]
     if wait:

@@ -291,7 +291,7 @@ def run_limites(
     from recommender.search.calibration import MatchLevel
 
     engine = load_engine(settings)
-    themes = themes_for(engine, wait=True, cache_dir=settings.cache_dir.parent / "statements")
+    themes = themes_for(engine, wait=True)
     known = {k for kind in KINDS for k in themes.taxonomy.keys(kind)}
     if theme and theme not in known:
         fail(f"thème « {theme} » inconnu (thèmes : {', '.join(sorted(known))}).", code=2)

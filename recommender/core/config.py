@@ -23,6 +23,11 @@ class Settings:
     glossary_path: Path = Path("data/glossary.tsv")
     encoders: tuple[str, ...] = DEFAULT_ENCODERS
 
+    @property
+    def statements_cache(self) -> Path:
+        """Vectors of limit and perspective statements (answers/themes.py), per encoder."""
+        return self.cache_dir.parent / "statements"
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Read RECO_* variables (paths, encoders); unset ones keep their defaults."""

@@ -82,8 +82,9 @@ def check_top(top: int, available: int) -> tuple[int, list[str]]:
 class Engine:
     """Everything a face needs to answer; thread-safe for concurrent searches."""
 
-    def __init__(self, recommender: Recommender) -> None:
+    def __init__(self, recommender: Recommender, statement_cache: Path | None = None) -> None:
         self.recommender = recommender
+        self.statement_cache = statement_cache  # where answers/themes.py keeps its vectors
         self._lock = _SEARCH_LOCK
 
     @classmethod
@@ -110,7 +111,8 @@ class Engine:
             Glossary.load(settings.glossary_path) if settings.glossary_path.is_file() else EMPTY
         )
         calibration = _load_calibration(settings.data_path.parent / CALIBRATION_FILE)
-        return cls(Recommender(index, chosen, glossary, config, calibration))
+        recommender = Recommender(index, chosen, glossary, config, calibration)
+        return cls(recommender, statement_cache=settings.statements_cache)
 
     @staticmethod
     def sources(settings: Settings) -> tuple[Path, ...]:
