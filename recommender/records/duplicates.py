@@ -41,7 +41,8 @@ def shingles(action: Action, size: int = 3) -> frozenset[str]:
 def jaccard(a: frozenset[str], b: frozenset[str]) -> float:
     if not a and not b:
         return 1.0
-    return len(a & b) / len(a | b)
+    common = len(a & b)  # |a ∪ b| = |a| + |b| - |a ∩ b|: the same value, no union built
+    return common / (len(a) + len(b) - common)
 
 
 BANDS, ROWS = 16, 4  # 64 hash functions; P(candidate) = 1 - (1 - J**ROWS) ** BANDS

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
+from itertools import islice
 
 import numpy as np
 
@@ -112,6 +113,7 @@ class Recommender:
         )
         self.actions = index.actions
         self._chunk_owner = chunk_owners(index.chunks, self.actions)
+        self._position = {a.id: i for i, a in enumerate(self.actions)}
         self._chunks_of: list[list[int]] = [[] for _ in self.actions]
         for row, owner in enumerate(self._chunk_owner):
             self._chunks_of[owner].append(row)
@@ -232,14 +234,18 @@ class Recommender:
         expansion = self.glossary.expand(text)
         ev = self.evidence(text, expansion, vectors)
         probability = self.calibration.probability(ev.features)
-        order = [int(i) for i in np.argsort(-ev.fused, kind="stable")]
-        order = [i for i in order if self.actions[i].id not in exclude]
-        plausible = [i for i in order if probability[i] >= self.calibration.explore]
+        ranked = np.argsort(-ev.fused, kind="stable")
+        if exclude:
+            gone = [self._position[a] for a in exclude if a in self._position]
+            ranked = ranked[~np.isin(ranked, gone)]
+        order = ranked.tolist()
+        plausible = ranked[probability[ranked] >= self.calibration.explore].tolist()
         facets = facet_counts(self.actions[i] for i in (plausible or order[:20]))
-        kept = (
+        wanted = max(0, top) * (4 if self.config.mmr_lambda is not None else 1)
+        kept = (  # only as many matches as are shown (MMR picks among 4 x top)
             order
             if resolved.is_empty()
-            else [i for i in order if resolved.matches(self.actions[i])]
+            else list(islice((i for i in order if resolved.matches(self.actions[i])), wanted))
         )
         if self.config.mmr_lambda is not None:
             kept = self._mmr(kept, ev, top)
