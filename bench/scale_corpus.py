@@ -34,6 +34,7 @@ from bench.batch import needs_texts, with_report
 from bench.common import Section, percentile, rss_bytes, timed
 from bench.corpus_gen import generate, write_corpus
 from bench.latency import answer
+from bench.markdown import number
 
 REPO = Path(__file__).resolve().parent.parent
 QUERIES = REPO / "data" / "eval" / "queries.json"
@@ -312,7 +313,7 @@ def verdicts(r: dict[str, Any], encoder_ms: float) -> list[str]:
         ("reconstruction après 10 fiches ≤ 10 s", r["rebuild_s"], TARGETS["rebuild_10_s"], "s"),
     ]
     lines = [
-        f"{label} : {value:.1f} {unit} — {'atteint' if value <= target else 'MANQUÉ'}"
+        f"{label} : {number(value)} {unit} — {'atteint' if value <= target else 'MANQUÉ'}"
         for label, value, target, unit in checks
     ]
     same = r["same_groups"]
@@ -344,7 +345,7 @@ def run(sizes: Sequence[int], work: Path, queries: Sequence[str] | None = None) 
         f"À {largest['n']:,} actions : ".replace(",", " ")
         + " ; ".join(verdicts(largest, encoder_ms)),
         f"Encodeur réel ({spec}) pour une requête, mesuré à part sur les {len(queries)} besoins "
-        f"d'évaluation : p50 {encoder_ms:.1f} ms ; le « besoin de bout en bout » ci-dessus est "
+        f"d'évaluation : p50 {number(encoder_ms)} ms ; le « besoin de bout en bout » ci-dessus est "
         "mesuré avec l'encodeur factice (tout sauf l'encodeur), il faut les additionner.",
         "Corpus : bench/corpus_gen.py (fiches réelles recombinées phrase à phrase, titres "
         "distincts, 1 % de fiches très longues, tous les départements, 2 % de copies exactes "
@@ -354,8 +355,8 @@ def run(sizes: Sequence[int], work: Path, queries: Sequence[str] | None = None) 
         "reconstruction » : la première réponse de l'app ensuite, rechargement compris.",
         f"RSS : processus app.py (VmRSS), au repos 2 s après la 1re réponse puis après "
         f"{MESSAGES} messages /chat ; pic (VmHWM) à {thousands(largest['n'])} actions : "
-        f"{largest['rss_peak'] / 1e6:.0f} Mo ; serveur à l'écoute après "
-        f"{largest['listening_s']:.1f} s (1re réponse : {largest['ready_s']:.1f} s).",
+        f"{number(largest['rss_peak'] / 1e6)} Mo ; serveur à l'écoute après "
+        f"{number(largest['listening_s'])} s (1re réponse : {number(largest['ready_s'])} s).",
         "Besoin de bout en bout : les besoins d'évaluation dans ce processus (recherche, "
         "compréhension, réponse, Markdown) ; relance : « plutôt pour les ados », « dans le 62 », "
         "« seulement celles en cours » après un premier besoin.",
