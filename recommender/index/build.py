@@ -109,6 +109,7 @@ def _previous_faiss(index_dir: Path, encoder_id: str) -> faiss.Index | None:
 
 
 INCREMENTAL_SHARE = 0.02  # up to this share of records changed, the hub prior is updated
+INCREMENTAL_FROM = 2_000  # below this many actions it is always computed anew (under 1 s)
 
 
 def vector_keys(
@@ -144,7 +145,7 @@ def _closest(
     else computed anew."""
     n = len(keys)
     full = lambda: closest_references(queries, range(n), index, owner, n)  # noqa: E731
-    if previous is None or previous["best"].shape[1] != NEIGHBOURS:
+    if n < INCREMENTAL_FROM or previous is None or previous["best"].shape[1] != NEIGHBOURS:
         return full()
     old_position = {str(k): i for i, k in enumerate(previous["keys"].tolist())}
     kept_from = np.array([old_position.get(k, -1) for k in keys], dtype=np.int64)
