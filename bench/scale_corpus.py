@@ -33,6 +33,7 @@ from bench import app_bench
 from bench.batch import needs_texts, with_report
 from bench.common import Section, percentile, rss_bytes, timed
 from bench.corpus_gen import generate, write_corpus
+from bench.fake_index import fake_env
 from bench.latency import answer
 from bench.markdown import number
 
@@ -73,15 +74,7 @@ COLUMNS = [
 
 
 def env_for(root: Path) -> dict[str, str]:
-    return {
-        "RECO_DATA": str(root / "actions.jsonl"),
-        "RECO_INDEX": str(root / "index"),
-        "RECO_CACHE": str(root / "cache"),
-        "RECO_ENCODERS": "fake",
-        "RECO_GLOSSARY": str(REPO / "data" / "glossary.tsv"),
-        "RECO_MODELS": str(root / "models"),
-        "RECO_FEEDBACK_DB": str(root / "feedback.sqlite3"),
-    }
+    return {**fake_env(root), "RECO_FEEDBACK_DB": str(root / "feedback.sqlite3")}
 
 
 def reco(args: Sequence[str], env: dict[str, str]) -> float:

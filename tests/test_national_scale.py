@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from bench.corpus_gen import found_groups, generate, write_corpus
+from bench.fake_index import fake_env
 from embeddings.base import TextKind
 from embeddings.fake import FakeEncoder
 from recommender.core.config import Settings
@@ -61,14 +62,7 @@ class Base:
 
 
 def _env(root: Path) -> dict[str, str]:
-    return {
-        "RECO_DATA": str(root / "actions.jsonl"),
-        "RECO_INDEX": str(root / "index"),
-        "RECO_CACHE": str(root / "cache"),
-        "RECO_ENCODERS": "fake",
-        "RECO_GLOSSARY": str(REPO / "data" / "glossary.tsv"),
-        "RECO_MODELS": str(root / "models"),
-    }
+    return fake_env(root)
 
 
 def _build(settings: Settings, actions) -> float:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from bench.fake_index import fake_env
 from recommender.answers.pitfalls import Scope, corpus_sections, pitfalls_text, recurring
 from recommender.answers.themes import themes_for
 from recommender.cli.main import app
@@ -66,14 +67,7 @@ def test_masking_applies_to_every_statement_and_title(actions):
 def run(tmp_path_factory):
     root = tmp_path_factory.mktemp("limites")
     shutil.copyfile(ROOT / "data" / "actions.jsonl", root / "actions.jsonl")
-    env = {
-        "RECO_DATA": str(root / "actions.jsonl"),
-        "RECO_INDEX": str(root / "index"),
-        "RECO_CACHE": str(root / "cache"),
-        "RECO_ENCODERS": "fake",
-        "RECO_GLOSSARY": str(ROOT / "data" / "glossary.tsv"),
-        "RECO_MODELS": str(root / "models"),
-    }
+    env = fake_env(root)
     runner = CliRunner()
 
     def invoke(*args: str):
