@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -176,13 +177,15 @@ def test_no_fragment_in_any_synthesis_over_the_eval_needs(fake_engine, data_dir)
     assert checked > 500
 
 
-@pytest.mark.slow
-def test_paraphrases_merge_with_the_default_encoder():
-    from pathlib import Path
+ADAPTED = Path(__file__).resolve().parents[1] / "models" / "multilingual-e5-small-adapted"
 
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (ADAPTED / "modules.json").is_file(), reason="run `reco model adapt` first")
+def test_paraphrases_merge_with_the_default_encoder():
     from embeddings.registry import get_encoder
 
-    encoder = get_encoder("e5-adapted", models_dir=Path("models"))
+    encoder = get_encoder("e5-adapted", models_dir=ADAPTED.parent)
     themes = StatementThemes(encoder)
     synthesis = synthesise(
         [
