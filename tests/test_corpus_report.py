@@ -185,7 +185,7 @@ def test_blocked_scan_gives_the_whole_matrix_results(index, report):
 
 
 def test_pair_moments_are_those_of_all_pairs():
-    from recommender.reports.corpus_analysis import pair_moments
+    from recommender.reports.corpus_pairs import pair_moments
 
     rng = np.random.default_rng(1)
     vectors = rng.normal(size=(60, 8))

@@ -7,7 +7,8 @@ from pathlib import Path
 from recommender.answers.pitfalls import corpus_sections
 from recommender.answers.themes import themes_for
 from recommender.core.storage import atomic_write_bytes
-from recommender.reports.corpus_analysis import NEIGHBOURS, CorpusReport, coverage
+from recommender.reports.corpus_analysis import CorpusReport, coverage
+from recommender.reports.corpus_pairs import NEIGHBOURS
 from recommender.reports.report_html import Section, fr_number, sections_document
 from recommender.reports.report_tables import csv_bytes, write_sheets
 
