@@ -58,6 +58,17 @@ def concurrency(environ: Mapping[str, str]) -> int:
     return int(raw)
 
 
+def gradio_environment(limit: int) -> dict[str, str]:
+    """What Gradio must read from the environment before the interface is built.
+
+    The queue's concurrency goes through GRADIO_DEFAULT_CONCURRENCY_LIMIT because the Blocks
+    create their queue themselves: calling `demo.queue(...)` again rebuilds the whole FastAPI
+    app (0.4–0.9 s of start-up here). Telemetry is off: Gradio would otherwise post usage data
+    and check its version online at every start, from a tool about people's needs.
+    """
+    return {"GRADIO_DEFAULT_CONCURRENCY_LIMIT": str(limit), "GRADIO_ANALYTICS_ENABLED": "False"}
+
+
 def preload_query_encoders() -> threading.Thread:
     """Load the configured encoders' query path in a thread, before Gradio is imported.
 
@@ -89,6 +100,7 @@ def main() -> None:
     except (AccessError, ValueError) as exc:
         raise SystemExit(f"Erreur : {exc}") from None
     preload_query_encoders()
+    os.environ.update(gradio_environment(limit))
     # Imported only now, once the preload runs: the interface imports Gradio (3.5–4 s).
     from recommender.search.service import Engine
     from ui import interface
@@ -98,7 +110,7 @@ def main() -> None:
     demo = interface.build_app(holder)
     # No max_size: a full queue shows Gradio's English « busy » error; waiting is better here.
     log.info("queue: default_concurrency_limit=%d max_size=None", limit)
-    demo.queue(default_concurrency_limit=limit).launch(
+    demo.launch(
         server_name=host,
         server_port=int(os.environ.get("GRADIO_SERVER_PORT", "7860")),
         share=False,  # never a public link

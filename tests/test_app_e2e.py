@@ -15,8 +15,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import gradio.analytics
 import pytest
 
+import app
 from bench.app_bench import free_port
 from bench.fake_index import build_fake_index
 from bench.loadtest_sessions import wait_until_up
@@ -150,6 +152,15 @@ def test_building_the_app_loads_nothing():
     calls = []
     demo = interface.build_app(lambda: calls.append(1), FeedbackStore(Path("/nonexistent/x")))
     assert calls == [] and demo is not None
+
+
+@pytest.mark.parametrize("limit", [2, 3])
+def test_the_queue_takes_the_app_concurrency_without_a_second_queue_call(monkeypatch, limit):
+    for name, value in app.gradio_environment(limit).items():
+        monkeypatch.setenv(name, value)
+    demo = interface.build_app(lambda: None, FeedbackStore(Path("/nonexistent/x")))
+    assert demo._queue.default_concurrency_limit == limit
+    assert not gradio.analytics.analytics_enabled()
 
 
 def test_engine_is_loaded_once_across_threads(engine):
