@@ -2,48 +2,34 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
 from recommender.search.calibration import (
-    MAX_FALSE_NO_MATCH,
     VERY_CLOSE_SHARE,
     Calibration,
     LabelledHit,
     LabelledNeed,
-    _no_match_rule,
     fit_calibration,
+    no_match_inputs,
 )
 from recommender.search.novelty import novelty
-
-
-def test_no_match_rule_keeps_false_no_match_under_the_bar():
-    rng = np.random.default_rng(0)
-    grade = np.array([2] * 40 + [0] * 20 + [1] * 10)
-    best = np.r_[rng.uniform(0.4, 0.9, 40), rng.uniform(0.2, 0.6, 20), rng.uniform(0.3, 0.7, 10)]
-    # Needs with nothing relevant carry words no record has; the others hardly.
-    unknown = np.r_[rng.uniform(0, 0.1, 40), rng.uniform(0.2, 0.6, 20), rng.uniform(0, 0.2, 10)]
-    weight, threshold = _no_match_rule(best, unknown, grade)
-    said = best - weight * unknown < threshold
-    assert said[grade == 2].mean() <= MAX_FALSE_NO_MATCH
-    assert weight > 0  # the unknown words helped here
-    assert said[grade == 0].mean() > (best[grade == 0] < np.sort(best[:40])[2]).mean()
-
-
-def test_no_match_rule_without_both_kinds_says_nothing():
-    assert _no_match_rule(np.ones(3), np.zeros(3), np.array([2, 2, 1])) == (0.0, 0.0)
+from recommender.search.outside import MAX_FALSE_NO_MATCH, Detector, said
 
 
 def _needs(rng, n=60):
     needs = []
     for q in range(n):
-        hits = []
-        for rank in range(10):
-            grade = int(rng.choice([0, 0, 0, 1, 2])) if q % 4 else 0
-            features = (grade + rng.normal(0, 0.6), rng.random(), rng.random(), rng.random())
-            hits.append(LabelledHit(q, rank, features, grade))
+        grades = [int(rng.choice([0, 0, 0, 1, 2])) if q % 4 else 0 for _ in range(10)]
+        drawn = [(g + rng.normal(0, 0.6), rng.random(), rng.random(), rng.random()) for g in grades]
+        ranked = sorted(zip(drawn, grades, strict=True), key=lambda pair: -pair[0][0])
+        hits = [LabelledHit(q, rank, f, g) for rank, (f, g) in enumerate(ranked)]
         best = max(h.grade for h in hits)
-        needs.append(LabelledNeed(tuple(hits), 0.5 if best == 0 else 0.0, best))
+        # Needs with nothing relevant carry more words no record has, and stand out less.
+        need = (rng.uniform(0.3, 0.8), 0.15) if best == 0 else (rng.uniform(0, 0.4), 0.3)
+        needs.append(LabelledNeed(tuple(hits), need, best))
     return needs
 
 
@@ -59,20 +45,28 @@ def test_fitted_levels_keep_very_close_rare_and_precise():
     assert cal.very_close >= cal.close >= cal.explore
 
 
-def test_nothing_close_and_old_files_still_load(tmp_path):
-    cal = Calibration(("e",), (1.0, 0.0), 0.9, 0.6, 0.3, 0.2, "x", unknown_weight=0.5)
-    assert cal.nothing_close(best=0.3, unknown=0.4)  # 0.3 - 0.2 < 0.2
-    assert not cal.nothing_close(best=0.3, unknown=0.0)
+def test_fitted_no_match_keeps_false_no_match_under_the_bar():
+    needs = _needs(np.random.default_rng(2), n=120)
+    cal = fit_calibration(["e"], needs, "test")
+    features, grades, forced = no_match_inputs(cal, needs)
+    told = said(cal.detector, features, forced)
+    assert (grades == 2).any() and (grades == 0).any()
+    assert told[grades == 2].mean() <= MAX_FALSE_NO_MATCH
+    assert told[grades == 0].mean() > 0.5
+    assert cal.nothing_close((0.8, 0.15)) and not cal.nothing_close((0.0, 0.3))
+
+
+def test_saved_calibration_round_trips_and_old_versions_are_refused(tmp_path):
+    detector = Detector((1.0, -1.0, 0.0), (0.2, 0.3), (0.1, 0.05), 0.4)
+    cal = Calibration(("e",), (1.0, 0.0), 0.9, 0.6, 0.3, detector, "x")
     path = tmp_path / "calibration.json"
     cal.save(path)
     assert Calibration.load(path) == cal
-    old = (
-        path.read_text(encoding="utf-8")
-        .replace('"unknown_weight": 0.5', '"x_": 0')
-        .replace(',\n  "x_": 0', "")
-    )
-    path.write_text(old, encoding="utf-8")
-    assert Calibration.load(path).unknown_weight == 0.0  # a file from before: old rule
+    old = {k: v for k, v in json.loads(path.read_text(encoding="utf-8")).items()}
+    del old["version"], old["detector"]
+    path.write_text(json.dumps({**old, "no_match": 0.2, "unknown_weight": 1.0}), encoding="utf-8")
+    with pytest.raises(ValueError, match=r"format 1 .*reco calibrate"):
+        Calibration.load(path)
 
 
 def test_novelty_names_the_words_no_record_has():

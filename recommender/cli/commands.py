@@ -19,10 +19,16 @@ from recommender.index.directory import IndexInvalid
 from recommender.index.vector_index import IndexKind
 from recommender.records.ingest import IngestReport
 from recommender.records.records import load_actions
-from recommender.search.calibration import LabelledHit, LabelledNeed, fit_calibration
+from recommender.search.calibration import (
+    LabelledHit,
+    LabelledNeed,
+    fit_calibration,
+    no_match_inputs,
+)
 from recommender.search.diagnosis import Ranked, diagnose, diagnosis_text
 from recommender.search.evaluate import EVAL_DEPTH, load_queries
 from recommender.search.filters import Filters
+from recommender.search.outside import cross_validate
 from recommender.search.search import SearchConfig
 from recommender.search.service import Engine, QueryError
 
@@ -191,15 +197,20 @@ def run_calibrate(settings: Settings, paths: list[Path], split: str, output: Pat
             LabelledHit(number, rank, h.features, q.relevant.get(h.action.id, 0))
             for rank, h in enumerate(result.hits)
         )
-        needs.append(LabelledNeed(hits, result.unknown_share, max(q.relevant.values(), default=0)))
+        best = max(q.relevant.values(), default=0)
+        needs.append(LabelledNeed(hits, result.need_features, best))
     source = " + ".join(f"{p.name}:{split}" for p in paths)
     calibration = fit_calibration(ids, needs, source)
     calibration.save(output)
+    held_out = cross_validate(*no_match_inputs(calibration, needs))
     return (
         f"Calibration écrite dans {output} ({len(queries)} besoins) : "
         f"très proche ≥ {calibration.very_close:.2f}, proche ≥ {calibration.close:.2f}, "
-        f"à explorer ≥ {calibration.explore:.2f} ; « rien de proche » sous "
-        f"{calibration.no_match:.2f} (mots inconnus × {calibration.unknown_weight:.1f})"
+        f"à explorer ≥ {calibration.explore:.2f} ; « rien de proche » au-dessus de "
+        f"{calibration.detector.threshold:.2f} de probabilité hors corpus.\n"
+        f"Attendu sur des besoins neufs (validation croisée, 5 plis × 20) : "
+        f"{held_out.recall:.0%} des besoins hors corpus reçoivent « rien de proche », "
+        f"{held_out.false_no_match:.1%} des besoins avec une action notée 2 le reçoivent à tort."
     )
 
 

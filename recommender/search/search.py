@@ -26,7 +26,8 @@ from recommender.search.calibration import Calibration, MatchLevel, default_cali
 from recommender.search.filters import NO_FILTERS, Filters, facet_counts, resolve
 from recommender.search.fusion import Channel, rrf_fusion, score_fusion
 from recommender.search.glossary import EMPTY, Expansion, Glossary
-from recommender.search.novelty import idf_weights, novelty
+from recommender.search.novelty import RecordWords, idf_weights, novelty
+from recommender.search.outside import need_features
 from recommender.search.passages import Passage, best_chunk, make_passage, query_stems
 
 MAX_QUERY_CHARS = 2000
@@ -81,6 +82,7 @@ class SearchResult:
     suggestion: str = ""  # with no match: what to add to the description
     unknown_words: tuple[str, ...] = ()  # words of the need that no record contains
     unknown_share: float = 0.0  # their IDF-weighted share of the need (search/novelty.py)
+    need_features: tuple[float, ...] = ()  # the « rien de proche » detector's inputs (outside.py)
 
 
 @dataclass(frozen=True)
@@ -121,6 +123,7 @@ class Recommender:
         self._table = index.stems or coverage_table(self.actions)
         self._df = self._table.df
         self._chunk_stems: dict[int, frozenset[str]] = {}  # analysed when first shown
+        self._record_words = RecordWords(self.actions)  # typos are not unknown words
 
     # ---- evidence -------------------------------------------------------------------
     def _lexical(self, query: str, expansion: Expansion) -> np.ndarray:
@@ -251,26 +254,27 @@ class Recommender:
             kept = self._mmr(kept, ev, top)
         stems = query_stems(text, expansion.extra_text)
         hits = tuple(self._hit(i, ev, probability, stems) for i in kept[: max(0, top)])
-        new = novelty(text, self._df, len(self.actions))
+        new = novelty(text, self._df, len(self.actions), self._record_words.near)
+        need = need_features(new.share, ev.dense_chunk_scores)
         themes = _themes(self.actions[i] for i in order[:5])
         return SearchResult(
             text,
             hits,
-            self._no_match(hits, new.share),
+            self._no_match(hits, need),
             tuple(notes),
             facets,
             expansion,
             themes,
             unknown_words=new.words,
             unknown_share=round(new.share, 4),
+            need_features=need,
         )
 
-    def _no_match(self, hits: Sequence[Hit], unknown: float) -> bool:
-        """Nothing close: no hit, or even the three best are below the calibrated bar."""
+    def _no_match(self, hits: Sequence[Hit], need: tuple[float, ...]) -> bool:
+        """Nothing close: no hit, the need looks out of corpus, or even the first hit is far."""
         if not hits:
             return True
-        best = max(h.probability for h in hits[:3])
-        return self.calibration.nothing_close(best, unknown) or hits[0].level is MatchLevel.FAR
+        return self.calibration.nothing_close(need) or hits[0].level is MatchLevel.FAR
 
     def _hit(self, i: int, ev: _Evidence, probability: np.ndarray, stems) -> Hit:
         p = float(probability[i])
