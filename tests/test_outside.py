@@ -124,3 +124,13 @@ def test_search_asks_the_calibrated_detector(fake_engine):
         assert known.hits[0].level is not MatchLevel.FAR and not known.no_match
     finally:
         recommender.calibration = original
+
+
+def test_a_larger_allowance_lowers_the_bar():
+    features, grades = _needs(np.random.default_rng(4))
+    forced = np.zeros(len(grades), dtype=bool)
+    strict = fit_detector(features, grades, forced, target=0.02)
+    loose = fit_detector(features, grades, forced, target=0.10)
+    assert loose.threshold < strict.threshold
+    assert said(loose, features, forced).sum() > said(strict, features, forced).sum()
+    assert said(loose, features, forced)[grades == 2].mean() <= 0.10

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 from typing import NoReturn
 
@@ -26,7 +27,7 @@ from recommender.search.calibration import (
     no_match_inputs,
 )
 from recommender.search.diagnosis import Ranked, diagnose, diagnosis_text
-from recommender.search.evaluate import EVAL_DEPTH, load_queries
+from recommender.search.evaluate import EVAL_DEPTH, LabelledQuery, load_queries
 from recommender.search.filters import Filters
 from recommender.search.outside import cross_validate
 from recommender.search.search import SearchConfig
@@ -178,6 +179,19 @@ def run_eval(settings: Settings, path: Path, split: str | None, as_json: bool) -
     _emit(payload, header + "\n" + diagnosis_text(report, title), as_json)
 
 
+def labelled_needs(engine: Engine, queries: Iterable[LabelledQuery]) -> list[LabelledNeed]:
+    """Each labelled need as the search sees it: its top 10 graded, its need features."""
+    needs = []
+    for number, q in enumerate(queries):
+        result = engine.search(q.query, top=10)
+        hits = tuple(
+            LabelledHit(number, rank, h.features, q.relevant.get(h.action.id, 0))
+            for rank, h in enumerate(result.hits)
+        )
+        needs.append(LabelledNeed(hits, result.need_features, max(q.relevant.values(), default=0)))
+    return needs
+
+
 def run_calibrate(settings: Settings, paths: list[Path], split: str, output: Path) -> str:
     """Fit match levels on labelled splits and save them next to the data."""
     try:
@@ -190,15 +204,7 @@ def run_calibrate(settings: Settings, paths: list[Path], split: str, output: Pat
         fail(f"aucune requête « {split} » dans {', '.join(map(str, paths))}.")
     engine = load_engine(settings)
     ids = [e.id for e in engine.recommender.encoders]
-    needs = []
-    for number, q in enumerate(tqdm(queries, desc="Calibration", unit="besoin")):
-        result = engine.search(q.query, top=10)
-        hits = tuple(
-            LabelledHit(number, rank, h.features, q.relevant.get(h.action.id, 0))
-            for rank, h in enumerate(result.hits)
-        )
-        best = max(q.relevant.values(), default=0)
-        needs.append(LabelledNeed(hits, result.need_features, best))
+    needs = labelled_needs(engine, tqdm(queries, desc="Calibration", unit="besoin"))
     source = " + ".join(f"{p.name}:{split}" for p in paths)
     calibration = fit_calibration(ids, needs, source)
     calibration.save(output)

@@ -107,7 +107,7 @@ def fit_detector(
     )
     p = np.array([detector.probability(f) for f in features])
     return Detector(
-        detector.weights, detector.mean, detector.scale, threshold_for(p, grades, forced)
+        detector.weights, detector.mean, detector.scale, threshold_for(p, grades, forced, target)
     )
 
 
