@@ -54,12 +54,13 @@ class RecordWords:
     def _vocabulary(self) -> frozenset[str]:
         with self._lock:
             if self._words is None:
-                self._words = frozenset(
-                    strip_accents(w)
+                typed = {
+                    w
                     for action in self._actions
                     for part in coverage_parts(action)
                     for w in words(part or "")
-                )
+                }
+                self._words = frozenset(map(strip_accents, typed))  # each distinct word once
             return self._words
 
     def near(self, word: str) -> bool:
