@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
@@ -39,7 +40,7 @@ def channel_matrix(engine: Engine, query: str) -> tuple[list[str], np.ndarray]:
     return [c.name for c in channels], np.column_stack(columns)
 
 
-def ranked_ndcg(scores: np.ndarray, ids: list[str], relevant: dict[str, int]) -> float:
+def ranked_ndcg(scores: np.ndarray, ids: list[str], relevant: Mapping[str, int]) -> float:
     order = np.argsort(-scores, kind="stable")
     return ndcg([ids[i] for i in order], relevant, 10)
 
