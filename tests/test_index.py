@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from embeddings.base import TextKind
@@ -29,6 +30,7 @@ from recommender.index.directory import (
 )
 from recommender.index.hubness import chunk_owners, hub_prior
 from recommender.index.lexical import LexicalIndex
+from recommender.index.passage_table import Passages
 from recommender.records.records import Action, load_actions
 from recommender.search.search import Recommender
 
@@ -104,7 +106,8 @@ def _in_memory(actions, encoder) -> LoadedIndex:
     hub = hub_prior(references, range(len(actions)), faiss_index, owner, len(actions))
     dense = index_module.DenseChannel(encoder.id, encoder.dim, faiss_index, hub)
     lexical = LexicalIndex.build([lexical_document(a) for a in actions])
-    return LoadedIndex({}, tuple(actions), tuple(chunks), lexical, (dense,))
+    passages = Passages.from_chunks(chunks, [a.id for a in actions])
+    return LoadedIndex({}, tuple(actions), passages, lexical, (dense,))
 
 
 def _leftovers(root: Path) -> list[str]:
@@ -129,7 +132,7 @@ def test_build_then_load_gives_the_same_results_as_before_saving(base, actions):
     loaded = load_index(base, actions, [encoder.id])
     assert len(loaded.actions) == 20
     assert [a.id for a in loaded.actions] == [a.id for a in actions]
-    assert loaded.chunks == tuple(chunk_actions(actions))
+    assert list(loaded.chunks) == chunk_actions(actions)
     expected = _ranking(_in_memory(actions, encoder), encoder)
     assert all(expected)
     assert _ranking(loaded, encoder) == expected
@@ -177,10 +180,16 @@ def _truncate_faiss(d: Path) -> None:
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
 
 
-def _append_chunk_line(line: str):
+def _edit_npz(name: str, **changes):
+    """Rewrite some arrays of an index's .npz file (a well-formed file that lies)."""
+
     def mutate(d: Path) -> None:
-        with (d / "chunks.jsonl").open("a", encoding="utf-8") as handle:
-            handle.write(line)
+        with np.load(d / name) as data:
+            arrays = {key: data[key] for key in data.files}
+        for key, change in changes.items():
+            arrays[key] = change(arrays[key])
+        with (d / name).open("wb") as handle:
+            np.savez(handle, **arrays)
 
     return mutate
 
@@ -198,17 +207,18 @@ CORRUPTIONS = {
     "faiss-truncated": _truncate_faiss,
     "faiss-empty": lambda d: (d / "dense" / "0.faiss").write_bytes(b""),
     "faiss-deleted": lambda d: (d / "dense" / "0.faiss").unlink(),
-    "chunks-garbage": lambda d: (d / "chunks.jsonl").write_text("pas du json\n"),
-    "chunks-binary": lambda d: (d / "chunks.jsonl").write_bytes(b"\xff\xfe\x00\x01"),
-    "chunks-json-list": _append_chunk_line("[1, 2]\n"),
-    "chunks-json-null": _append_chunk_line("null\n"),
-    "chunks-bad-field": _append_chunk_line(
-        '{"action_id": "x", "field": "inconnu", "window": 0, "start": 0, "text": "t"}\n'
+    "passages-garbage": lambda d: (d / "passages.npz").write_text("pas un npz\n"),
+    "passages-truncated": lambda d: (d / "passages.npz").write_bytes(
+        (d / "passages.npz").read_bytes()[:1000]
     ),
-    "chunks-line-missing": lambda d: (d / "chunks.jsonl").write_text(
-        "".join((d / "chunks.jsonl").read_text(encoding="utf-8").splitlines(True)[:-1]),
-        encoding="utf-8",
+    "passages-deleted": lambda d: (d / "passages.npz").unlink(),
+    "passages-bad-field": _edit_npz("passages.npz", field=lambda a: a + 20),
+    "passages-bad-owner": _edit_npz("passages.npz", owner=lambda a: a + 1000),
+    "passages-row-missing": _edit_npz(
+        "passages.npz",
+        **{key: (lambda a: a[:-1]) for key in ("owner", "field", "window", "start", "ends")},
     ),
+    "passages-text-short": _edit_npz("passages.npz", text=lambda a: a[:-5]),
     "manifest-invalid-json": lambda d: (d / "manifest.json").write_text("{pas du json"),
     "manifest-empty": lambda d: (d / "manifest.json").write_text(""),
     "manifest-not-object": lambda d: (d / "manifest.json").write_text("[]"),
@@ -220,11 +230,12 @@ CORRUPTIONS = {
     "manifest-wrong-count": _edit_manifest(n_chunks=3),
     "lexical-deleted": lambda d: shutil.rmtree(d / "lexical"),
     "lexical-garbage": lambda d: (d / "lexical" / "data.csc.index.npy").write_bytes(b"garbage"),
-    "actions-garbage": lambda d: (d / "actions.jsonl").write_text("{\n"),
-    "actions-line-missing": lambda d: (d / "actions.jsonl").write_text(
-        "".join((d / "actions.jsonl").read_text(encoding="utf-8").splitlines(True)[1:]),
-        encoding="utf-8",
-    ),
+    "records-garbage": lambda d: (d / "records.npz").write_text("{\n"),
+    "records-deleted": lambda d: (d / "records.npz").unlink(),
+    "records-row-missing": _edit_npz("records.npz", keys=lambda a: a[1:]),
+    "records-text-edited": _edit_npz("records.npz", **{"title.text": lambda a: a[::-1].copy()}),
+    "coverage-garbage": lambda d: (d / "coverage.npz").write_bytes(b"garbage"),
+    "coverage-bad-terms": _edit_npz("coverage.npz", terms=lambda a: a + 10**6),
     "index-dir-deleted": lambda d: shutil.rmtree(d),
 }
 

@@ -24,6 +24,7 @@ from recommender.core.config import Settings
 from recommender.index.analysis import coverage_parts
 from recommender.index.build import build_index
 from recommender.index.chunks import reference_need
+from recommender.index.directory import file_sha256
 from recommender.index.hubness import chunk_owners, hub_prior
 from recommender.index.lexical import analyze
 from recommender.records.ingest import ingest_paths
@@ -72,6 +73,7 @@ def _build(settings: Settings, actions) -> float:
         settings.index_dir,
         settings.cache_dir,
         show_progress=False,
+        data_digest=file_sha256(settings.data_path),
     )
     return stats.seconds
 

@@ -19,7 +19,7 @@ from recommender.index.build import BuildStats, build_index
 from recommender.index.directory import IndexInvalid
 from recommender.index.vector_index import IndexKind
 from recommender.records.ingest import IngestReport
-from recommender.records.records import load_actions
+from recommender.records.records import read_actions
 from recommender.search.calibration import (
     LabelledHit,
     LabelledNeed,
@@ -41,19 +41,24 @@ def fail(message: str, code: int = 1) -> NoReturn:
 
 
 def _actions(settings: Settings):
+    return _actions_read(settings)[0]
+
+
+def _actions_read(settings: Settings):
+    """The actions and the sha256 of the data file's bytes they were read from."""
     if not settings.data_path.is_file():
         fail(f"{settings.data_path} introuvable : lancez `reco ingest data/raw`.")
     try:
-        actions = load_actions(settings.data_path)
+        actions, digest = read_actions(settings.data_path)
     except ValueError as exc:
         fail(str(exc))
     if not actions:
         fail(f"{settings.data_path} ne contient aucune action : lancez `reco ingest data/raw`.")
-    return actions
+    return actions, digest
 
 
 def run_build(settings: Settings, kind: IndexKind, show_progress: bool) -> BuildStats:
-    actions = _actions(settings)
+    actions, digest = _actions_read(settings)
     try:
         encoders = [
             (spec, get_encoder(spec, models_dir=settings.models_dir)) for spec in settings.encoders
@@ -65,6 +70,7 @@ def run_build(settings: Settings, kind: IndexKind, show_progress: bool) -> Build
             settings.cache_dir,
             kind=kind,
             show_progress=show_progress,
+            data_digest=digest,
         )
     except EncoderUnavailable as exc:
         fail(str(exc))

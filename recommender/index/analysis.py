@@ -1,6 +1,6 @@
 """Word analysis of the records, done at build time and cached between builds.
 
-Two analyses of each action: its BM25 document (`lexical_document` in directory.py) and the
+Two analyses of each action: its BM25 document (`lexical_parts`) and the
 words search counts to tell how much of a need an action covers (`coverage_parts`). Both are
 made of fields; `TokenCache` analyses each distinct field text once and keeps the tokens in
 `cache/tokens-v1.json`, so a rebuild after a few changed records analyses only those. The
@@ -15,14 +15,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from recommender.core.storage import atomic_write_bytes
-from recommender.index.lexical import analyze
+from recommender.index.lexical import analyze, strip_accents, words
+from recommender.index.term_rows import TermRows
 from recommender.records.records import Action
 
 CACHE_NAME = "tokens-v1.json"
@@ -33,6 +33,29 @@ def coverage_parts(action: Action) -> list[str]:
     """The fields whose words count for coverage (title, tags, public, the texts)."""
     head = [action.title, *action.keywords, *action.public, action.summary, action.experience]
     return [*head, action.description, action.limits, action.perspectives]
+
+
+def folded_words(action: Action) -> list[str]:
+    """The distinct words of an action's coverage fields, accents folded (the vocabulary
+    that excuses a need's typo, search/novelty.py; stored in the index, `words.npz`)."""
+    typed = {w for part in coverage_parts(action) for w in words(part or "")}
+    return sorted({strip_accents(w) for w in typed})
+
+
+def lexical_parts(action: Action) -> list[str]:
+    """The fields of an action's BM25 document; repetition weights those that say what it is."""
+    head = [action.title] * 3 + list(action.keywords) * 2 + list(action.public)
+    body = [action.summary] * 2 + [
+        action.experience,
+        action.initiative_detail,
+        action.description,
+        action.result_territory,
+        action.result_centre,
+        action.result_inhabitants,
+        action.limits,
+        action.perspectives,
+    ]
+    return [part for part in head + body if part]
 
 
 def _key(text: str) -> str:
@@ -82,54 +105,77 @@ class TokenCache:
         atomic_write_bytes(self._path, json.dumps(self._used, ensure_ascii=False).encode())
 
 
-@dataclass(frozen=True)
-class StemTable:
-    """The distinct coverage stems of each action (compressed rows) and, per stem, the
-    actions that have it (`postings`), for coverage and novelty without a loop over actions."""
+class _Postings(Mapping[str, np.ndarray]):
+    """Per stem, the actions that have it: slices of one array, made when asked for."""
 
-    vocab: np.ndarray  # str, one per stem
-    indptr: np.ndarray  # action i has vocab[indices[indptr[i]:indptr[i + 1]]]
-    indices: np.ndarray
-    postings: dict[str, np.ndarray] = field(compare=False, repr=False)
-    df: dict[str, int] = field(compare=False, repr=False)
+    def __init__(self, vocab: np.ndarray, owners: np.ndarray, bounds: np.ndarray) -> None:
+        self._number = {stem: k for k, stem in enumerate(vocab.tolist())}
+        self._owners, self._bounds = owners, bounds
+
+    def __getitem__(self, stem: str) -> np.ndarray:
+        k = self._number[stem]
+        return self._owners[self._bounds[k] : self._bounds[k + 1]]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._number)
+
+    def __len__(self) -> int:
+        return len(self._number)
+
+
+class _Counts(Mapping[str, int]):
+    """Per stem, how many actions have it."""
+
+    def __init__(self, postings: _Postings) -> None:
+        self._postings = postings
+
+    def __getitem__(self, stem: str) -> int:
+        return len(self._postings[stem])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._postings)
+
+    def __len__(self) -> int:
+        return len(self._postings)
+
+
+class StemTable:
+    """The distinct coverage stems of each action (compressed rows, `TermRows`) and, per
+    stem, the actions that have it (`postings`), for coverage and novelty without a loop
+    over actions."""
+
+    def __init__(self, rows: TermRows) -> None:
+        self.rows = rows
+        order = np.argsort(rows.terms, kind="stable")
+        bounds = np.concatenate(
+            [[0], np.cumsum(np.bincount(rows.terms, minlength=len(rows.vocab)))]
+        )
+        self.postings: Mapping[str, np.ndarray] = _Postings(
+            rows.vocab, rows.owners()[order], bounds
+        )
+        self.df: Mapping[str, int] = _Counts(self.postings)
 
     @classmethod
     def build(cls, token_lists: Iterable[Sequence[str]]) -> StemTable:
-        numbers: dict[str, int] = {}
-        rows = [
-            sorted(numbers.setdefault(t, len(numbers)) for t in dict.fromkeys(toks))
-            for toks in token_lists
-        ]
-        indptr = np.zeros(len(rows) + 1, dtype=np.int64)
-        indptr[1:] = np.cumsum([len(r) for r in rows])
-        indices = np.fromiter((i for r in rows for i in r), dtype=np.int32, count=int(indptr[-1]))
-        vocab = np.array(list(numbers) or [""], dtype=str)[: len(numbers)]
-        return cls.from_arrays(vocab, indptr, indices)
+        return cls(TermRows.from_tokens([list(dict.fromkeys(t)) for t in token_lists]))
 
-    @classmethod
-    def from_arrays(cls, vocab: np.ndarray, indptr: np.ndarray, indices: np.ndarray) -> StemTable:
-        owners = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
-        order = np.argsort(indices, kind="stable")
-        bounds = np.searchsorted(indices[order], np.arange(len(vocab) + 1))
-        stems = vocab.tolist()
-        postings = {stem: owners[order[bounds[k] : bounds[k + 1]]] for k, stem in enumerate(stems)}
-        df = {stem: len(rows) for stem, rows in postings.items()}
-        return cls(vocab, indptr, indices, postings, df)
+    @property
+    def vocab(self) -> np.ndarray:
+        return self.rows.vocab
 
     def __len__(self) -> int:
-        return len(self.indptr) - 1
+        return len(self.rows)
 
     def row(self, i: int) -> frozenset[str]:
-        return frozenset(self.vocab[self.indices[self.indptr[i] : self.indptr[i + 1]]].tolist())
+        rows = self.rows
+        return frozenset(rows.vocab[rows.terms[rows.indptr[i] : rows.indptr[i + 1]]].tolist())
 
     def save(self, path: Path) -> None:
-        with path.open("wb") as handle:
-            np.savez(handle, vocab=self.vocab, indptr=self.indptr, indices=self.indices)
+        self.rows.save(path)
 
     @classmethod
     def load(cls, path: Path) -> StemTable:
-        with np.load(path, allow_pickle=False) as data:
-            return cls.from_arrays(data["vocab"], data["indptr"], data["indices"])
+        return cls(TermRows.load(path))
 
 
 def coverage_table(actions: Sequence[Action], cache: TokenCache | None = None) -> StemTable:

@@ -17,16 +17,17 @@ from embeddings.base import Encoder, TextKind, passage_precision
 from recommender.core.storage import atomic_directory
 from recommender.index import vector_index
 from recommender.index.analysis import TokenCache
-from recommender.index.chunks import chunk_actions, embedding_text, reference_need
-from recommender.index.directory import DenseBuild, write_index
+from recommender.index.chunks import reference_need
+from recommender.index.derived import derive
+from recommender.index.directory import CONTENT_VERSION, FORMAT_VERSION, DenseBuild, write_index
 from recommender.index.embed_cache import EmbeddingCache
 from recommender.index.hubness import (
     NEIGHBOURS,
-    chunk_owners,
     closest_references,
     prior_of,
     update_closest,
 )
+from recommender.index.passage_table import passage_embedding_texts
 from recommender.index.vector_index import IndexKind
 from recommender.records.records import Action
 
@@ -47,6 +48,7 @@ class BuildStats:
     encoders: tuple[EncoderStats, ...]
     seconds: float
     index_dir: Path
+    reused: int = 0  # actions whose passages and words came from the previous index
 
     @property
     def embedded(self) -> int:
@@ -172,17 +174,21 @@ def build_index(
     *,
     kind: IndexKind = IndexKind.AUTO,
     show_progress: bool = True,
+    data_digest: str | None = None,
 ) -> BuildStats:
     """Build the whole index into a temporary directory, then swap it in.
 
-    An exception (or Ctrl-C) at any point leaves the previous index untouched.
+    An exception (or Ctrl-C) at any point leaves the previous index untouched. Unchanged
+    records reuse the previous index's passages and words (index/derived.py), their vectors
+    the embedding cache. `data_digest`: see `write_index`.
     """
     started = time.perf_counter()
-    chunks = chunk_actions(actions)
-    titles = {a.id: a.title for a in actions}
-    texts = [embedding_text(c, titles[c.action_id]) for c in chunks]
+    tokens = TokenCache(cache_dir)
+    derived = derive(actions, index_dir, tokens, (FORMAT_VERSION, CONTENT_VERSION))
+    passages = derived.passages
+    texts = passage_embedding_texts(passages, [a.title for a in actions])
     references = [reference_need(a) for a in actions]
-    owner = chunk_owners(chunks, actions)
+    owner = passages.owner
     keys = vector_keys(len(actions), owner, texts, references)
     with atomic_directory(index_dir) as work:
         channels = []
@@ -199,9 +205,13 @@ def build_index(
             state = {"best": best, "source": source, "keys": np.array(keys, dtype=str)}
             channels.append(DenseBuild(spec, encoder, faiss_index, prior_of(best), state))
             all_stats.append(stats)
-        tokens = TokenCache(cache_dir)
-        write_index(work, actions, chunks, channels, tokens)
+        write_index(work, actions, derived, channels, data_digest)
         tokens.save()
     return BuildStats(
-        len(actions), len(chunks), tuple(all_stats), time.perf_counter() - started, index_dir
+        len(actions),
+        len(passages),
+        tuple(all_stats),
+        time.perf_counter() - started,
+        index_dir,
+        derived.reused,
     )

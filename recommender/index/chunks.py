@@ -70,17 +70,21 @@ class Chunk:
         )
 
 
-def field_texts(action: Action) -> dict[ChunkField, str]:
-    """The text of each chunk field of an action (empty fields omitted)."""
+def _summary_text(action: Action) -> str:
     head = [action.title.strip()]
     tags = [*action.keywords, *action.public]
     if tags:
         head.append(" ; ".join(tags))
     if action.summary.strip():
         head.append(action.summary.strip())
+    return "\n".join(head)
+
+
+def field_texts(action: Action) -> dict[ChunkField, str]:
+    """The text of each chunk field of an action (empty fields omitted)."""
     results = (action.result_territory, action.result_centre, action.result_inhabitants)
     texts = {
-        ChunkField.SUMMARY: "\n".join(head),
+        ChunkField.SUMMARY: _summary_text(action),
         ChunkField.REASONS: _join(action.experience, action.initiative_detail),
         ChunkField.DESCRIPTION: action.description,
         ChunkField.RESULTS: _join(*results),
@@ -136,11 +140,15 @@ def chunk_actions(actions: Iterable[Action]) -> list[Chunk]:
 
 def reference_need(action: Action) -> str:
     """The action's summary read as if a need: hub detection compares actions with these."""
-    return field_texts(action).get(ChunkField.SUMMARY, action.title)
+    return _summary_text(action).strip() or action.title
 
 
 def embedding_text(chunk: Chunk, title: str) -> str:
     """What the dense encoder sees: the title gives each window its context."""
-    if chunk.field is ChunkField.SUMMARY:
-        return chunk.text
-    return f"{title} — {chunk.field.label} : {chunk.text}"
+    return field_embedding_text(chunk.field, chunk.text, title)
+
+
+def field_embedding_text(field: ChunkField, text: str, title: str) -> str:
+    if field is ChunkField.SUMMARY:
+        return text
+    return f"{title} — {field.label} : {text}"

@@ -7,6 +7,7 @@ file), so re-ingesting or adding files never renumbers existing actions.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import unicodedata
 from collections.abc import Iterable, Mapping
@@ -122,12 +123,13 @@ class Action:
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Action:
         """Build an action from a JSON-like mapping; unknown keys raise ValueError."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
+        unknown = sorted(set(data) - _KNOWN)
         if unknown:
             raise ValueError(f"champ(s) inconnu(s) : {', '.join(unknown)}")
-        values: dict[str, Any] = {}
+        values: dict[str, Any] = dict(data)
         for name, value in data.items():
+            if type(value) is str and name not in _SPECIAL:  # most fields: kept as they are
+                continue
             if name in LIST_FIELDS:
                 values[name] = _as_tuple(value)
             elif name == "duplicates":
@@ -140,6 +142,8 @@ class Action:
 
 
 _FIELD_NAMES = tuple(f.name for f in fields(Action))
+_KNOWN = frozenset(_FIELD_NAMES)
+_SPECIAL = frozenset({*LIST_FIELDS, "duplicates", "source_line"})
 
 
 def _as_tuple(value: Any) -> tuple[str, ...]:
@@ -147,7 +151,7 @@ def _as_tuple(value: Any) -> tuple[str, ...]:
         return ()
     if isinstance(value, str):
         return (value,)
-    return tuple(str(v) for v in value)
+    return tuple(map(str, value))
 
 
 def fold(text: str) -> str:
@@ -167,27 +171,24 @@ def content_id(action: Action) -> str:
     return f"act-{digest[:10]}"
 
 
-def record_hash(action: Action) -> str:
-    """Hash of everything searchable in the record (used to skip unchanged records)."""
-    data = action.to_dict()
-    for name in ("source_file", "source_line", "duplicates"):
-        data.pop(name)
-    blob = json.dumps(data, ensure_ascii=False, sort_keys=True)
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
-
-
 def load_actions(path: Path) -> list[Action]:
     """Read actions from a JSON Lines file written by `save_actions`."""
+    return read_actions(path)[0]
+
+
+def read_actions(path: Path) -> tuple[list[Action], str]:
+    """`load_actions`, and the sha256 of the very bytes parsed (read once)."""
+    data = path.read_bytes()
     actions = []
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                actions.append(Action.from_dict(json.loads(line)))
-            except (ValueError, TypeError) as exc:
-                raise ValueError(f"{path}:{number} : enregistrement illisible ({exc})") from exc
-    return actions
+    lines = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8")  # as `open` splits lines
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            actions.append(Action.from_dict(json.loads(line)))
+        except (ValueError, TypeError) as exc:
+            raise ValueError(f"{path}:{number} : enregistrement illisible ({exc})") from exc
+    return actions, hashlib.sha256(data).hexdigest()
 
 
 def save_actions(path: Path, actions: Iterable[Action]) -> None:

@@ -17,7 +17,6 @@ from recommender.index.directory import LoadedIndex
 from recommender.index.hubness import (
     CHUNK_CANDIDATES,
     DENSE_POOL,
-    chunk_owners,
     pool_by_action,
 )
 from recommender.index.lexical import analyze
@@ -114,7 +113,7 @@ class Recommender:
             else default_calibration(ids)
         )
         self.actions = index.actions
-        self._chunk_owner = chunk_owners(index.chunks, self.actions)
+        self._chunk_owner = index.chunk_owner
         self._position = {a.id: i for i, a in enumerate(self.actions)}
         self._chunks_of: list[list[int]] = [[] for _ in self.actions]
         for row, owner in enumerate(self._chunk_owner):
@@ -123,7 +122,8 @@ class Recommender:
         self._table = index.stems or coverage_table(self.actions)
         self._df = self._table.df
         self._chunk_stems: dict[int, frozenset[str]] = {}  # analysed when first shown
-        self._record_words = RecordWords(self.actions)  # typos are not unknown words
+        # typos are not unknown words
+        self._record_words = RecordWords(self.actions, index.record_words)
 
     # ---- evidence -------------------------------------------------------------------
     def _lexical(self, query: str, expansion: Expansion) -> np.ndarray:
