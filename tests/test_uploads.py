@@ -171,6 +171,7 @@ def test_gradio_refuses_uploads_over_its_own_limit(monkeypatch):
     monkeypatch.setattr(sys, "argv", ["app.py"])
     monkeypatch.setattr(interface, "build_app", lambda *args, **kwargs: Demo())
     monkeypatch.setattr(app, "preload_query_encoders", lambda: None)
+    monkeypatch.setattr(app, "EnginePreload", lambda after: app.serving_engine)
     with pytest.raises(Stop):
         app.main()
     size = re.fullmatch(r"(\d+)\s*([kmg])b", str(launched.get("max_file_size", "")).lower())
