@@ -75,7 +75,8 @@ def _embed_all(
     cache_id = encoder.id if precision == "float32" else f"{encoder.id}-{precision}"
     cache_id = cache_id if kind is TextKind.PASSAGE else f"{cache_id}-{kind.value}"
     cache = EmbeddingCache(cache_dir, cache_id, encoder.dim)
-    missing = cache.count_missing(texts)
+    keys = cache.keys(texts)
+    missing = cache.count_missing(texts, keys)
     unique = len(set(texts))
     with tqdm(
         total=unique,
@@ -87,7 +88,7 @@ def _embed_all(
         bar.update(unique - missing)
         try:
             vectors, computed = cache.embed(
-                texts, lambda batch: encoder.encode(batch, kind), on_batch=bar.update
+                texts, lambda batch: encoder.encode(batch, kind), on_batch=bar.update, keys=keys
             )
         finally:
             cache.save()  # keep finished work even when the build is interrupted

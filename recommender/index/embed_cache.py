@@ -33,17 +33,15 @@ class EmbeddingCache:
         self.encoder_id = encoder_id
         self.dim = dim
         self._rows: dict[str, np.ndarray] = {}
-        self._keys: dict[str, str] = {}  # text -> text_key, hashed once per build
         self._loaded = np.zeros((0, dim), dtype=np.float32)  # the matrix read from disk
         self._position: dict[str, int] = {}  # its row of each key
         self._added = 0  # vectors computed since loaded (nothing to save when none)
         self._load()
 
-    def _key(self, text: str) -> str:
-        key = self._keys.get(text)
-        if key is None:
-            key = self._keys[text] = text_key(text)
-        return key
+    @staticmethod
+    def keys(texts: Sequence[str]) -> list[str]:
+        """The cache keys of `texts`: hash once, pass them to count_missing and embed."""
+        return [text_key(t) for t in texts]
 
     def _load(self) -> None:
         keys_path = self.directory / "keys.json"
@@ -66,9 +64,9 @@ class EmbeddingCache:
     def __len__(self) -> int:
         return len(self._rows)
 
-    def count_missing(self, texts: Sequence[str]) -> int:
-        """How many distinct texts are not cached yet."""
-        return len({k for k in map(self._key, texts) if k not in self._rows})
+    def count_missing(self, texts: Sequence[str], keys: Sequence[str] | None = None) -> int:
+        """How many distinct texts are not cached yet (`keys`: theirs, if known)."""
+        return len({k for k in keys or self.keys(texts) if k not in self._rows})
 
     def embed(
         self,
@@ -76,9 +74,10 @@ class EmbeddingCache:
         encode: Callable[[list[str]], np.ndarray],
         batch_size: int = 32,
         on_batch: Callable[[int], None] | None = None,
+        keys: Sequence[str] | None = None,
     ) -> tuple[np.ndarray, int]:
         """Vectors for `texts` (cache first); returns the matrix and how many were computed."""
-        keys = [self._key(t) for t in texts]
+        keys = keys if keys is not None else self.keys(texts)
         missing = list({k: i for i, k in enumerate(keys) if k not in self._rows}.values())
         # Longest first: each batch pads to its longest text, and texts of a length together
         # pad least (bench/encoder_paths.py: ~1.7x the passages/s of build order).
