@@ -44,12 +44,10 @@ def chunk_vectors(index: faiss.Index) -> np.ndarray:
 def action_vectors(loaded: LoadedIndex) -> np.ndarray:
     """One row per action: the mean of its chunk vectors (zeros if it has none)."""
     vectors = chunk_vectors(loaded.dense[0].index)
-    position = {a.id: i for i, a in enumerate(loaded.actions)}
+    owner = loaded.chunk_owner  # rows added in order, as the loop over passages did
     sums = np.zeros((len(loaded.actions), vectors.shape[1]))
-    counts = np.zeros(len(loaded.actions))
-    for row, chunk in enumerate(loaded.chunks):
-        sums[position[chunk.action_id]] += vectors[row]
-        counts[position[chunk.action_id]] += 1
+    np.add.at(sums, owner, vectors)
+    counts = np.bincount(owner, minlength=len(loaded.actions))
     return sums / np.maximum(counts, 1)[:, None]
 
 

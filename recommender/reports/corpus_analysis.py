@@ -92,8 +92,7 @@ def mask_shown(action: Action) -> Action:
 
 def action_vectors(index: LoadedIndex) -> np.ndarray:
     """One unit vector per action; the dot product of two is their mean cosine."""
-    position = {a.id: i for i, a in enumerate(index.actions)}
-    owner = np.array([position[c.action_id] for c in index.chunks], dtype=np.int64)
+    owner = index.chunk_owner
     parts = []
     for channel in index.dense:
         chunk_vectors = channel.index.reconstruct_n(0, channel.index.ntotal).astype(np.float64)
