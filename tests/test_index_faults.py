@@ -198,6 +198,21 @@ def test_rebuilt_index_is_used_without_restart(settings):
     assert factory.calls == 3
 
 
+def test_a_reloaded_engine_fits_its_statement_themes_ahead(settings):
+    from recommender.answers.themes import themes_for
+
+    holder, _ = _holder(settings)
+    old = holder()
+    _rename_first(settings)
+    _rebuild(settings)
+    new = holder()
+    assert new is not old
+    themes = themes_for(new)
+    assert themes._thread is not None  # warm() started by the reload, not by an answer
+    themes._thread.join(timeout=60)
+    assert set(themes._models) == {"limite", "perspective"}
+
+
 def test_trainer_report_and_banner_carry_the_notice(settings, tmp_path):
     holder, _ = _holder(settings)
     first_id = holder().actions[0].id

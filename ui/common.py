@@ -148,6 +148,9 @@ class EngineHolder:
             with self._lock:
                 self._engine, self._seen = engine, now
                 self._loaded_at, self._problem = datetime.now(), ""
+            # The new engine's statement themes are fitted ahead, in a thread: otherwise the
+            # first answer after a reload waits for the fit (~3.5 s, vectors cached on disk).
+            themes_for(engine).warm()
             with self._points_lock:
                 self._points = None  # drop the old engine's map (and the old engine with it)
         finally:
