@@ -63,9 +63,10 @@ def gradio_environment(limit: int) -> dict[str, str]:
     """What Gradio must read from the environment before the interface is built.
 
     The queue's concurrency goes through GRADIO_DEFAULT_CONCURRENCY_LIMIT because the Blocks
-    create their queue themselves: calling `demo.queue(...)` again rebuilds the whole FastAPI
-    app (0.4–0.9 s of start-up here). Telemetry is off: Gradio would otherwise post usage data
-    and check its version online at every start, from a tool about people's needs.
+    create their queue themselves: calling `demo.queue(...)` again builds the whole FastAPI app
+    once more (one of four builds in a profile; no difference measurable in the first answer,
+    BENCHMARKS.md §4 ter). Telemetry is off: Gradio would otherwise post usage data and check
+    its version online at every start, from a tool about people's needs.
     """
     return {"GRADIO_DEFAULT_CONCURRENCY_LIMIT": str(limit), "GRADIO_ANALYTICS_ENABLED": "False"}
 

@@ -14,7 +14,7 @@ AVX512-BF16 or AMX; elsewhere measured on a sample and marked), ONNX Runtime flo
 export of `reco model export`), ONNX Runtime int8 (dynamic quantisation of that export, made
 by the same command). Nothing in the project's index/, cache/ or models/ is written.
 
-Usage: python -m bench.encoder_paths [--quick] [--folder DIR] [--json out.json]
+Usage: python -m bench.encoder_paths [--quick] [--paths KEY,...] [--folder DIR] [--json out.json]
 (also `python -m bench.run --only encodeur`).
 """
 
@@ -217,7 +217,12 @@ def cosines(work: Path, key: str, reference: str = "torch-fp32") -> tuple[float,
     return float(np.mean(joined)), float(np.min(joined))
 
 
-def run(quick: bool = False, folder: Path = FOLDER, data: Path | None = None) -> Section:
+def run(
+    quick: bool = False,
+    folder: Path = FOLDER,
+    data: Path | None = None,
+    only: Sequence[str] = (),
+) -> Section:
     from embeddings.precision import bf16_native, cpu_flags
 
     section = Section("encoder", "Encodeur : chemins et précisions (modèle adapté)", COLUMNS)
@@ -241,7 +246,8 @@ def run(quick: bool = False, folder: Path = FOLDER, data: Path | None = None) ->
         (work / "passages.json").write_text(json.dumps(passages), encoding="utf-8")
         (work / "queries.json").write_text(json.dumps(queries), encoding="utf-8")
         results: dict[str, dict[str, Any]] = {}
-        for path in PATHS:
+        chosen = [p for p in PATHS if not only or p.key in only or p.key == "torch-fp32"]
+        for path in chosen:
             if path.precision == "int8" and problem:
                 results[path.key] = {"error": problem}
                 continue
@@ -249,7 +255,7 @@ def run(quick: bool = False, folder: Path = FOLDER, data: Path | None = None) ->
             results[path.key] = run_path(path, folder, work, sample, int8_dir)
             print(f"{path.key}: {results[path.key]}", file=sys.stderr, flush=True)
         reference = results["torch-fp32"]
-        for path in PATHS:
+        for path in chosen:
             section.rows.append(_row(path, results[path.key], reference, work))
     section.notes.append(
         f"{reference.get('passages', 0)} passages (les fiches découpées comme `reco build`), "
@@ -291,6 +297,9 @@ def _row(
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument(
+        "--paths", default="", help="only these paths (comma-separated keys), besides torch-fp32"
+    )
     parser.add_argument("--folder", type=Path, default=FOLDER)
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
@@ -304,7 +313,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         return
     from bench.markdown import table
 
-    section = run(args.quick, args.folder)
+    only = tuple(key for key in args.paths.split(",") if key)
+    unknown = set(only) - {p.key for p in PATHS}
+    if unknown:
+        parser.error(f"chemins inconnus : {', '.join(sorted(unknown))}")
+    section = run(args.quick, args.folder, only=only)
     print(f"\n## {section.title}\n\n{table(section.columns, section.rows)}\n")
     print("\n".join(f"- {note}" for note in section.notes))
     if args.json:
