@@ -20,7 +20,7 @@ probability of the best hits, a z-score of the best cosine.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -106,9 +106,7 @@ def fit_detector(
         tuple(map(float, w)), tuple(map(float, mean)), tuple(map(float, scale)), 1.0
     )
     p = np.array([detector.probability(f) for f in features])
-    return Detector(
-        detector.weights, detector.mean, detector.scale, threshold_for(p, grades, forced, target)
-    )
+    return replace(detector, threshold=threshold_for(p, grades, forced, target))
 
 
 @dataclass(frozen=True)
