@@ -29,35 +29,31 @@ from datetime import UTC, datetime
 from functools import cached_property
 from importlib import metadata
 from pathlib import Path
-from typing import cast
 
 import faiss
 import numpy as np
 
 from embeddings.base import Encoder, passage_precision
-from recommender.core.storage import pid_alive
 from recommender.index import vector_index
 from recommender.index.analysis import StemTable, lexical_parts
 from recommender.index.chunks import MAX_CHARS, OVERLAP_CHARS, chunk_actions
 from recommender.index.columns import content_key, load_records, save_records
 from recommender.index.derived import COVERAGE, LEXICAL_TERMS, PASSAGES, RECORDS, WORDS, Derived
 from recommender.index.lexical import LexicalIndex
-from recommender.index.manifest import EncoderEntry, Manifest
+from recommender.index.manifest import (
+    CONTENT_VERSION,
+    FIX,
+    FORMAT_VERSION,
+    EncoderEntry,
+    IndexInvalid,
+    Manifest,
+    read_manifest,
+)
 from recommender.index.passage_table import Passages
 from recommender.records.records import Action, load_actions
 
-FORMAT_VERSION = 2
-# Bump when what is embedded or indexed changes, so old indexes are rebuilt.
-CONTENT_VERSION = "chunks-v1;lexical-v2;hub-v1"
-FIX = "lancez `reco build` pour reconstruire l'index"
-
-
 # What a damaged file raises while loading (np.load of a truncated .npz: BadZipFile, EOFError).
 _DAMAGED = (OSError, ValueError, KeyError, RuntimeError, EOFError, zipfile.BadZipFile)
-
-
-class IndexInvalid(RuntimeError):
-    """The index is missing, damaged or built for other data/encoders (message in French)."""
 
 
 @dataclass(frozen=True)
@@ -179,56 +175,6 @@ def write_index(
         manifest["actions_file_sha256"] = data_digest
     (work / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     return manifest
-
-
-def _restore_aside(index_dir: Path) -> None:
-    """Bring back an index left aside by a build killed during its final swap.
-
-    An aside whose build is still running is left alone: the index is missing only for the
-    instant between its two renames, and taking the aside back would make the build fail.
-    """
-    if index_dir.exists():
-        return
-    for aside in sorted(index_dir.parent.glob(f".{index_dir.name}.old-*")):
-        pid = aside.name.removeprefix(f".{index_dir.name}.old-")
-        if pid.isdigit() and pid_alive(int(pid)):
-            continue
-        if (aside / "manifest.json").is_file():
-            aside.rename(index_dir)
-            return
-
-
-def _is_encoder_entry(entry: object) -> bool:
-    if not isinstance(entry, dict):
-        return False
-    types = {"id": str, "file": str, "hub_file": str, "dim": int}
-    return all(isinstance(entry.get(key), kind) for key, kind in types.items())
-
-
-def read_manifest(index_dir: Path) -> Manifest:
-    _restore_aside(index_dir)
-    path = index_dir / "manifest.json"
-    if not path.is_file():
-        raise IndexInvalid(f"aucun index dans « {index_dir} » : {FIX}.")
-    try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise IndexInvalid(f"le manifeste de l'index est illisible ({exc}) : {FIX}.") from exc
-    if not isinstance(manifest, dict):
-        raise IndexInvalid(f"le manifeste de l'index n'est pas un objet JSON : {FIX}.")
-    if manifest.get("format_version") != FORMAT_VERSION:
-        raise IndexInvalid(
-            f"index au format {manifest.get('format_version')}, attendu {FORMAT_VERSION} : {FIX}."
-        )
-    if manifest.get("content_version") != CONTENT_VERSION:
-        raise IndexInvalid(f"index construit par une autre version du découpage : {FIX}.")
-    encoders = manifest.get("encoders")
-    if not isinstance(encoders, list) or not all(_is_encoder_entry(e) for e in encoders):
-        raise IndexInvalid(f"le manifeste de l'index ne décrit pas ses encodeurs : {FIX}.")
-    counts = (manifest.get("n_actions"), manifest.get("n_chunks"))
-    if not all(isinstance(n, int) for n in counts):
-        raise IndexInvalid(f"le manifeste de l'index ne donne pas ses effectifs : {FIX}.")
-    return cast(Manifest, manifest)
 
 
 def check_manifest(

@@ -1,8 +1,22 @@
-"""The shape of an index's manifest.json, as written by `write_index` and checked on load."""
+"""An index's manifest.json: its shape, as written by `write_index`, and its reading, checked
+before any other file of the index is opened."""
 
 from __future__ import annotations
 
-from typing import NotRequired, TypedDict
+import json
+from pathlib import Path
+from typing import NotRequired, TypedDict, cast
+
+from recommender.core.storage import pid_alive
+
+FORMAT_VERSION = 2
+# Bump when what is embedded or indexed changes, so old indexes are rebuilt.
+CONTENT_VERSION = "chunks-v1;lexical-v2;hub-v1"
+FIX = "lancez `reco build` pour reconstruire l'index"
+
+
+class IndexInvalid(RuntimeError):
+    """The index is missing, damaged or built for other data/encoders (message in French)."""
 
 
 class EncoderEntry(TypedDict):
@@ -35,3 +49,53 @@ class Manifest(TypedDict):
     n_chunks: int
     chunking: Chunking
     encoders: list[EncoderEntry]
+
+
+def _restore_aside(index_dir: Path) -> None:
+    """Bring back an index left aside by a build killed during its final swap.
+
+    An aside whose build is still running is left alone: the index is missing only for the
+    instant between its two renames, and taking the aside back would make the build fail.
+    """
+    if index_dir.exists():
+        return
+    for aside in sorted(index_dir.parent.glob(f".{index_dir.name}.old-*")):
+        pid = aside.name.removeprefix(f".{index_dir.name}.old-")
+        if pid.isdigit() and pid_alive(int(pid)):
+            continue
+        if (aside / "manifest.json").is_file():
+            aside.rename(index_dir)
+            return
+
+
+def _is_encoder_entry(entry: object) -> bool:
+    if not isinstance(entry, dict):
+        return False
+    types = {"id": str, "file": str, "hub_file": str, "dim": int}
+    return all(isinstance(entry.get(key), kind) for key, kind in types.items())
+
+
+def read_manifest(index_dir: Path) -> Manifest:
+    _restore_aside(index_dir)
+    path = index_dir / "manifest.json"
+    if not path.is_file():
+        raise IndexInvalid(f"aucun index dans « {index_dir} » : {FIX}.")
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise IndexInvalid(f"le manifeste de l'index est illisible ({exc}) : {FIX}.") from exc
+    if not isinstance(manifest, dict):
+        raise IndexInvalid(f"le manifeste de l'index n'est pas un objet JSON : {FIX}.")
+    if manifest.get("format_version") != FORMAT_VERSION:
+        raise IndexInvalid(
+            f"index au format {manifest.get('format_version')}, attendu {FORMAT_VERSION} : {FIX}."
+        )
+    if manifest.get("content_version") != CONTENT_VERSION:
+        raise IndexInvalid(f"index construit par une autre version du découpage : {FIX}.")
+    encoders = manifest.get("encoders")
+    if not isinstance(encoders, list) or not all(_is_encoder_entry(e) for e in encoders):
+        raise IndexInvalid(f"le manifeste de l'index ne décrit pas ses encodeurs : {FIX}.")
+    counts = (manifest.get("n_actions"), manifest.get("n_chunks"))
+    if not all(isinstance(n, int) for n in counts):
+        raise IndexInvalid(f"le manifeste de l'index ne donne pas ses effectifs : {FIX}.")
+    return cast(Manifest, manifest)
