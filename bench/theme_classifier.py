@@ -41,7 +41,15 @@ import numpy as np
 
 from embeddings.registry import get_encoder
 from recommender.answers.statements import statements
-from recommender.answers.taxonomy import KINDS, OTHER, SYNTHESIS_DIR, Taxonomy, load_labelled
+from recommender.answers.taxonomy import (
+    KINDS,
+    OTHER,
+    SYNTHESIS_DIR,
+    Taxonomy,
+    Written,
+    load_labelled,
+    load_written,
+)
 from recommender.answers.theme_model import (
     JointVectors,
     StatementVectors,
@@ -161,6 +169,7 @@ def sk_methods(x: np.ndarray, y: list[str]) -> dict[str, Method]:
 
 BEFORE = "produit avant : e5 + définitions"
 PRODUCT = "produit après : e5 + USE + définitions (answers/themes.py)"
+WRITTEN = "produit après + énoncés écrits des définitions (written.json)"
 NESTED = "représentation choisie dans les plis d'entraînement (e5, USE ou les deux)"
 INNER_FOLDS = 4
 
@@ -173,8 +182,9 @@ def product_method(
     vectors: Vectors,
     *,
     other: bool = True,
+    written: Sequence[Written] = (),
 ) -> Method:
-    """The product's classifier, fitted on the training rows only."""
+    """The product's classifier, fitted on the training rows only (plus `written`)."""
 
     def run(train: list[int], test: list[int]) -> list[str]:
         model = fit_classifier(
@@ -184,6 +194,7 @@ def product_method(
             [gold[i] for i in train],
             vectors,
             other=other,
+            written=written,
         )
         test_texts = [texts[i] for i in test]
         return model.predict(test_texts, vectors(test_texts))
@@ -265,10 +276,15 @@ def evaluate(
     second_spec: str = "use",
     nested: bool = False,
     merge: bool = False,
+    use_written: bool = True,
 ) -> str:
     taxonomy = Taxonomy.load(SYNTHESIS_DIR)
     labelled = load_labelled(SYNTHESIS_DIR)
+    written = load_written(taxonomy, SYNTHESIS_DIR) if use_written else ()
     if merge:
+        written = tuple(
+            replace(w, theme=MERGE[w.theme][0]) if w.theme in MERGE else w for w in written
+        )
         taxonomy = merged(taxonomy)
         labelled = tuple(
             replace(s, theme=MERGE[s.theme][0]) if s.theme in MERGE else s for s in labelled
@@ -303,6 +319,8 @@ def evaluate(
         methods = sk_methods(x, gold)
         methods[BEFORE] = product_method(taxonomy, kind, texts, gold, vectors)
         methods[PRODUCT] = product_method(taxonomy, kind, texts, gold, joint)
+        if written:
+            methods[WRITTEN] = product_method(taxonomy, kind, texts, gold, joint, written=written)
         methods["produit après, entraîné sans « autre »"] = product_method(
             taxonomy, kind, texts, gold, joint, other=False
         )
@@ -405,8 +423,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--nested", action="store_true", help="choix imbriqué (≈ 15 min)")
     parser.add_argument("--merge", action="store_true", help="taxonomie révisée (attirer + garder)")
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--no-written", action="store_true", help="sans written.json")
     args = parser.parse_args(argv)
-    text = evaluate(args.encoder, args.seeds, args.second, args.nested, args.merge)
+    text = evaluate(
+        args.encoder, args.seeds, args.second, args.nested, args.merge, not args.no_written
+    )
     print(text)
     if args.out:
         args.out.write_text(text + "\n", encoding="utf-8")

@@ -186,7 +186,8 @@ def test_paraphrases_merge_with_the_default_encoder():
     from embeddings.registry import get_encoder
 
     encoder = get_encoder("e5-adapted", models_dir=ADAPTED.parent)
-    themes = StatementThemes(encoder)
+    # As the product classifies (themes_for): the engine's encoder and USE side by side.
+    themes = StatementThemes(encoder, second=get_encoder("use", models_dir=ADAPTED.parent))
     synthesis = synthesise(
         [
             "Manque de moyens humains pour accompagner les demandes des habitants.",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from pathlib import Path
 
@@ -10,7 +11,14 @@ import pytest
 
 from embeddings.fake import FakeEncoder
 from recommender.answers.statements import statements
-from recommender.answers.taxonomy import KINDS, OTHER, load_labelled, normalise
+from recommender.answers.taxonomy import (
+    KINDS,
+    OTHER,
+    Taxonomy,
+    load_labelled,
+    load_written,
+    normalise,
+)
 from recommender.answers.theme_model import JointVectors, StatementVectors, fit_classifier
 from recommender.answers.themes import StatementThemes, second_encoder, themes_for
 from recommender.records.records import load_actions
@@ -69,7 +77,7 @@ def test_the_classifier_reads_both_encoders_and_learns_the_labels(two_encoders):
         texts = [s.text for s in rows]
         guessed = model.predict(texts, two_encoders.classifier_vectors(texts))
         right = sum(g == s.theme for g, s in zip(guessed, rows, strict=True))
-        assert right / len(rows) > 0.8  # fits its training set (trigram vectors)
+        assert right / len(rows) > 0.6  # fits its training set (trigram vectors, 13 themes)
 
 
 def test_new_statements_get_a_theme_of_their_side(two_encoders):
@@ -100,3 +108,37 @@ def test_fit_classifier_without_other_never_answers_it():
 def test_the_fake_engine_reads_no_second_encoder(fake_engine):
     assert second_encoder(fake_engine) == (None, None)
     assert themes_for(fake_engine).classifier_vectors is themes_for(fake_engine).vectors
+
+
+def test_the_written_statements_cover_every_theme_of_both_sides():
+    taxonomy = Taxonomy.load()
+    written = load_written(taxonomy)
+    counts = Counter((w.kind, w.theme) for w in written)
+    for kind in KINDS:
+        for key in taxonomy.keys(kind):
+            assert counts[(kind, key)] >= 20, (kind, key)
+    labelled = {normalise(s.text) for s in load_labelled()}
+    assert not [w.text for w in written if normalise(w.text) in labelled]  # none copied
+
+
+def test_written_statements_are_optional_and_checked(tmp_path):
+    taxonomy = Taxonomy.load()
+    assert load_written(taxonomy, tmp_path) == ()
+    row = {"side": "limite", "theme": "inconnu", "text": "Le bus ne passe plus le soir."}
+    (tmp_path / "written.json").write_text(json.dumps([row]), encoding="utf-8")
+    with pytest.raises(ValueError, match="limite/inconnu"):
+        load_written(taxonomy, tmp_path)
+
+
+def test_fit_classifier_learns_from_written_statements():
+    taxonomy = Taxonomy.load()
+    written = [w for w in load_written(taxonomy) if w.kind == "perspective"]
+    vectors = StatementVectors(FakeEncoder())
+    model = fit_classifier(taxonomy, "perspective", [], [], vectors, written=written)
+    texts = [w.text for w in written]
+    guessed = model.predict(texts, vectors(texts))
+    right = sum(p == w.theme for p, w in zip(guessed, written, strict=True))
+    assert right / len(written) > 0.7  # no labelled statement: all it knows comes from them
+    assert OTHER in model.model.classes
+    without = fit_classifier(taxonomy, "perspective", [], [], vectors, written=written, other=False)
+    assert OTHER not in without.model.classes

@@ -1,7 +1,8 @@
 """The reviewed theme taxonomy of limit and perspective statements, and its labelled set.
 
 Both live in `data/synthesis/` (taxonomy.json, labels.json, statements.json; README there):
-12 limit themes, 9 perspective themes and « autre » for each side, labelled by two judges.
+12 limit themes, 9 perspective themes and « autre » for each side, labelled by two judges;
+written.json adds training statements written from the definitions alone (no record read).
 answers/themes.py classifies statements with them.
 """
 
@@ -75,6 +76,34 @@ def load_labelled(directory: Path = SYNTHESIS_DIR) -> tuple[Labelled, ...]:
         for s in statements
         if s["id"] in labels
     )
+
+
+@dataclass(frozen=True)
+class Written:
+    """A training statement written from a theme's definition alone (not from a record)."""
+
+    kind: str
+    theme: str
+    text: str
+
+
+WRITTEN_FILE = "written.json"
+
+
+def load_written(taxonomy: Taxonomy, directory: Path = SYNTHESIS_DIR) -> tuple[Written, ...]:
+    """The written statements of `directory` (none when the file is absent); a theme key
+    the taxonomy does not have is an error in the data file, said as such."""
+    path = directory / WRITTEN_FILE
+    if not path.exists():
+        return ()
+    rows = json.loads(path.read_text(encoding="utf-8"))
+    written = tuple(Written(r["side"], r["theme"], r["text"]) for r in rows)
+    unknown = sorted(
+        {f"{w.kind}/{w.theme}" for w in written if w.theme not in taxonomy.keys(w.kind)}
+    )
+    if unknown:
+        raise ValueError(f"{path}: thèmes absents de la taxonomie : {', '.join(unknown)}")
+    return written
 
 
 def normalise(text: str) -> str:

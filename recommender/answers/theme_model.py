@@ -5,7 +5,8 @@ the symmetric form for comparing sentences, and multilingual USE beside it when 
 `JointVectors`, each block scaled by 1/√n so rows stay of unit length), and how many stems
 it shares with each theme's definition (what comes before « PAS »). Model: softmax
 regression, classes balanced, trained on the labelled statements plus each theme's label,
-definition and the short phrases of its definition. bench/theme_classifier.py measures it
+definition and the short phrases of its definition, and the statements written from the
+definitions alone (taxonomy.Written). bench/theme_classifier.py measures it
 with stratified cross-validation (docs/EVALUATION.md), `fit_classifier` on each fold.
 """
 
@@ -19,13 +20,14 @@ from pathlib import Path
 import numpy as np
 
 from embeddings.base import Encoder, TextKind
-from recommender.answers.taxonomy import OTHER, Taxonomy
+from recommender.answers.taxonomy import OTHER, Taxonomy, Written
 from recommender.index.embed_cache import EmbeddingCache
 from recommender.index.lexical import analyze
 
 ENCODE_BATCH = 4  # query-sized batches: the adapted encoder answers them without torch
 DEFINITION_WEIGHT = 0.3  # scale of the stems-shared-with-a-definition features
 PHRASE_WEIGHT = 1.0  # sample weight of a definition's phrases among the training points
+WRITTEN_WEIGHT = 1.0  # sample weight of a statement written from a definition (fixed a priori)
 L2 = 1e-3
 STEPS = 400
 
@@ -161,9 +163,11 @@ def fit_classifier(
     vectors: Vectors,
     *,
     other: bool = True,
+    written: Sequence[Written] = (),
 ) -> KindModel:
-    """The model of one kind, from labelled statements and the taxonomy's own words
-    (`other=False`: statements labelled « autre » are left out, so it never answers it)."""
+    """The model of one kind, from labelled statements, the taxonomy's own words and the
+    statements written from its definitions (`other=False`: « autre » is left out, so it
+    never answers it)."""
     if not other:
         kept = [i for i, y in enumerate(labels) if y != OTHER]
         texts, labels = [texts[i] for i in kept], [labels[i] for i in kept]
@@ -172,6 +176,11 @@ def fit_classifier(
     extra_texts = [f"{t.label} : {t.positive}" for t in themes]
     extra_labels = [t.key for t in themes]
     weights = [1.0] * (len(texts) + len(themes))
+    for w in written:
+        if w.kind == kind and (other or w.theme != OTHER):
+            extra_texts.append(w.text)
+            extra_labels.append(w.theme)
+            weights.append(WRITTEN_WEIGHT)
     for theme in themes:
         for phrase in theme.phrases():
             extra_texts.append(phrase)

@@ -5,8 +5,9 @@ statement of the labelled set, found by its normalised text (case, accents, apos
 spaces and end punctuation ignored), keeps its reviewed label. Any other statement is
 classified by the softmax regression of answers/theme_model.py over its vectors by the
 engine's encoder and by multilingual USE (when installed), plus the stems it shares with
-each theme's definition, trained on the labelled statements and the definitions
-(bench/theme_classifier.py, docs/EVALUATION.md).
+each theme's definition, trained on the labelled statements, the definitions and the
+statements written from the definitions alone (written.json; bench/theme_classifier.py,
+docs/EVALUATION.md).
 
 Vectors are cached in memory and, when a directory is given, on disk per encoder; the
 classifier is fitted on first need (about 480 short texts to embed once per encoder).
@@ -28,6 +29,7 @@ from recommender.answers.taxonomy import (
     Taxonomy,
     Theme,
     load_labelled,
+    load_written,
     normalise,
 )
 from recommender.answers.theme_model import (
@@ -68,7 +70,7 @@ class StatementThemes:
 
     Without an encoder (`encoder=None`) there are no vectors, and a new statement gets the
     theme whose definition shares most stems with it. With an encoder the classifier is
-    fitted on the first new statement (~460 short texts to embed, 5–25 s on 2 cores), or
+    fitted on the first new statement (~900 short texts to embed once, then cached on disk), or
     ahead by `warm()` in a thread (a start-up or an index reload calls it): a statement never
     waits for less, so the same cards always give the same synthesis. `second`: another
     encoder whose vectors the classifier reads beside the engine's (themes_for: USE).
@@ -86,6 +88,7 @@ class StatementThemes:
     ) -> None:
         self.taxonomy = Taxonomy.load(directory)
         self.labelled = load_labelled(directory)
+        self.written = load_written(self.taxonomy, directory)
         # `vectors` (the engine's encoder) also merge statements by meaning (synthesis.py);
         # the classifier reads them beside the `second` encoder's, when there is one.
         self.vectors = StatementVectors(encoder, cache_dir, lock) if encoder else None
@@ -147,6 +150,7 @@ class StatementThemes:
                     [s.text for s in rows],
                     [s.theme for s in rows],
                     self.classifier_vectors or self.vectors,
+                    written=self.written,
                 )
             return self._models[kind]
 
