@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from recommender.cli.commands import labelled_needs
+from recommender.cli.measure import labelled_needs
 from recommender.core.config import Settings
 from recommender.search.calibration import Calibration, LabelledNeed, fit_calibration
 from recommender.search.calibration import no_match_inputs as inputs

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from recommender.cli import commands
+from recommender.cli import commands, measure
 from recommender.cli.model import model_app
 from recommender.core.config import Settings
 from recommender.index.vector_index import IndexKind
@@ -173,7 +173,7 @@ def evaluate_command(
 ) -> None:
     """Mesure nDCG, recall@5, MRR, par type de besoin, niveaux, « rien de proche », hubness."""
     settings = _settings(encoders=_encoders_option(encoders), index_dir=index)
-    commands.run_eval(settings, queries, split, as_json)
+    measure.run_eval(settings, queries, split, as_json)
 
 
 @app.command()
@@ -189,7 +189,7 @@ def calibrate(
     """Ajuste les niveaux « très proche / proche / à explorer » sur des requêtes étiquetées."""
     settings = _settings(encoders=_encoders_option(encoders), index_dir=index)
     target = output or settings.data_path.parent / CALIBRATION_FILE
-    typer.echo(commands.run_calibrate(settings, queries, split, target))
+    typer.echo(measure.run_calibrate(settings, queries, split, target))
 
 
 NoMaskOpt = Annotated[
