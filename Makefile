@@ -24,7 +24,7 @@ data: data/actions.jsonl
 # The model folder and the index are files with prerequisites, so `make run` starts the app
 # at once when nothing changed (each of these commands costs ~1 s of Python start-up).
 MODEL_STAMP := models/multilingual-e5-small/rebuild.json
-# The model adapted to the records (`reco model adapt`: 200–750 s of training, once) and its
+# The model adapted to the records (`reco model adapt`: about 15 min of training, once) and its
 # ONNX export, which lets the app answer queries without loading torch (e5-adapted).
 ADAPTED_STAMP := models/multilingual-e5-small-adapted/onnx/export.json
 INDEX_MANIFEST := index/manifest.json
@@ -37,8 +37,10 @@ $(MODEL_STAMP): $(STAMP)
 	touch $@
 
 # Order-only: new records or a rebuilt base model do not retrain an existing adapted model
-# (run `reco model adapt` for that, which exports again); a missing export is redone.
-$(ADAPTED_STAMP): | $(MODEL_STAMP) data/actions.jsonl
+# (run `reco model adapt` for that, which exports again); a missing export is redone. New
+# written needs (data/adapt/needs.json) retrain it when they change its training pairs
+# (--if-missing compares them with the model's adapt.json).
+$(ADAPTED_STAMP): data/adapt/needs.json | $(MODEL_STAMP) data/actions.jsonl
 	$(BIN)/reco model adapt --if-missing
 	touch $@
 

@@ -3,6 +3,7 @@ false negatives, user mistakes, and one real (tiny) training run on the offline 
 
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import replace
 from pathlib import Path
@@ -10,19 +11,25 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from recommender.core.config import Settings
 from recommender.records.records import Action, load_actions
 from recommender.training.adapt import AdaptError, adapt_model
 from recommender.training.pairs import (
     ALL_KINDS,
+    MAX_NEED_CHARS,
     MAX_QUERY_CHARS,
     MIN_TITLE_CHARS,
+    RECORD_KINDS,
     Pair,
     PairKind,
+    WrittenNeed,
     build_pairs,
     clean,
     excerpt,
     is_content,
+    load_written_needs,
     make_batches,
+    need_pairs,
     pairs_of,
 )
 
@@ -41,7 +48,7 @@ def records(data_dir: Path) -> list[Action]:
 def test_pairs_have_two_non_trivial_sides(records: list[Action]) -> None:
     pairs = build_pairs(records)
     assert len(pairs) >= 3 * len(records)
-    assert {p.kind for p in pairs} == set(ALL_KINDS)
+    assert {p.kind for p in pairs} == set(RECORD_KINDS)  # no written need given
     for pair in pairs:
         assert pair.query == pair.query.strip() and len(pair.query) >= MIN_TITLE_CHARS
         assert len(pair.query) <= MAX_QUERY_CHARS
@@ -83,6 +90,56 @@ def test_pairs_are_deterministic_and_independent_of_order(records: list[Action])
     first = build_pairs(records, seed=7)
     assert first == build_pairs(records, seed=7)
     assert set(first) == set(build_pairs(list(reversed(records)), seed=7))
+
+
+def test_written_needs_pair_with_their_action_summary(records: list[Action]) -> None:
+    first, second = records[0], records[1]
+    needs = [
+        WrittenNeed(first.id, "narrative", "les familles  restent\nchez elles " + "x" * 1200),
+        WrittenNeed(second.id, "short", "sortie familles été"),
+        WrittenNeed("act-absent", "short", "aide aux devoirs"),  # not among the records
+    ]
+    pairs = need_pairs(records, needs)
+    assert [p.action_id for p in pairs] == [first.id, second.id]
+    assert all(p.kind is PairKind.NEED for p in pairs)
+    assert pairs[0].query.startswith("les familles restent chez elles")
+    assert len(pairs[0].query) == MAX_NEED_CHARS
+    assert clean(second.summary)[:40] in clean(pairs[1].passage)
+    with_needs = build_pairs(records, needs=needs)
+    assert with_needs[: len(build_pairs(records))] == build_pairs(records)
+    assert with_needs[-2:] == pairs
+    assert build_pairs(records, kinds=RECORD_KINDS, needs=needs) == build_pairs(records)
+
+
+def test_written_needs_without_summary_give_no_pair(records: list[Action]) -> None:
+    bare = replace(records[0], summary="à compléter")
+    assert need_pairs([bare], [WrittenNeed(bare.id, "short", "sortie familles")]) == []
+
+
+def test_the_shipped_written_needs_name_real_records(data_dir: Path) -> None:
+    actions = load_actions(data_dir / "actions.jsonl")
+    needs = load_written_needs(data_dir / "adapt" / "needs.json")
+    known = {a.id for a in actions}
+    assert len(needs) >= 400 and all(n.action_id in known for n in needs)
+    assert len(need_pairs(actions, needs)) >= 0.9 * len(needs)
+    assert load_written_needs(data_dir / "adapt" / "absent.json") == ()
+
+
+def test_cli_refuses_an_unreadable_needs_file_in_french(tmp_path: Path, data_dir: Path) -> None:
+    from typer.testing import CliRunner
+
+    from recommender.cli.main import app
+
+    (tmp_path / "actions.jsonl").write_bytes((data_dir / "actions.jsonl").read_bytes())
+    (tmp_path / "adapt").mkdir()
+    (tmp_path / "adapt" / "needs.json").write_text('[{"action": "act-1"}]', encoding="utf-8")
+    result = CliRunner().invoke(
+        app,
+        ["model", "adapt", "--base", str(tmp_path / "absent"), "--quiet"],
+        env={"RECO_DATA": str(tmp_path / "actions.jsonl")},
+    )
+    assert result.exit_code == 1
+    assert "needs.json illisible" in result.output and "Traceback" not in result.output
 
 
 def test_excerpt_is_a_seeded_run_of_whole_sentences() -> None:
@@ -177,3 +234,52 @@ def test_adapting_minilm_writes_a_loadable_different_model(
     old, new = before.encode(texts), after.encode(texts)
     assert new.shape == old.shape
     assert not np.allclose(old, new, atol=1e-4)
+
+
+def _settings_with_model(tmp_path: Path, data_dir: Path, n_pairs: int) -> tuple[Settings, Path]:
+    (tmp_path / "actions.jsonl").write_bytes((data_dir / "actions.jsonl").read_bytes())
+    target = tmp_path / "models" / "multilingual-e5-small-adapted"
+    target.mkdir(parents=True)
+    (target / "modules.json").write_text("[]", encoding="utf-8")
+    (target / "adapt.json").write_text(json.dumps({"n_pairs": n_pairs}), encoding="utf-8")
+    return Settings(data_path=tmp_path / "actions.jsonl", models_dir=tmp_path / "models"), target
+
+
+def test_if_missing_keeps_a_model_trained_on_todays_pairs(
+    tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from recommender.training import adapt
+
+    records = load_actions(data_dir / "actions.jsonl")
+    settings, target = _settings_with_model(tmp_path, data_dir, len(build_pairs(records)))
+    assert adapt.trained_pairs(target) == len(build_pairs(records))
+    monkeypatch.setattr(adapt, "adapt_model", lambda *a, **k: pytest.fail("retrained"))
+    monkeypatch.setattr(adapt, "run_export", lambda folder: "export à jour")
+    out = adapt.run_adapt(settings, if_missing=True, show_progress=False)
+    assert "déjà présent" in out and "export à jour" in out
+
+
+def test_if_missing_retrains_a_model_trained_on_other_pairs(
+    tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    from recommender.training import adapt
+
+    settings, _ = _settings_with_model(tmp_path, data_dir, 410)
+    (tmp_path / "adapt").mkdir()
+    need = {"action": load_actions(data_dir / "actions.jsonl")[0].id, "kind": "short"}
+    (tmp_path / "adapt" / "needs.json").write_text(
+        json.dumps([{**need, "text": "sortie familles été"}]), encoding="utf-8"
+    )
+    calls = []
+
+    def fake_adapt(base, target, actions, **kwargs):
+        calls.append(kwargs["needs"])
+        return adapt.AdaptResult(target, 411, 1, 26, 1, 1.0, 0.5)
+
+    monkeypatch.setattr(adapt, "adapt_model", fake_adapt)
+    monkeypatch.setattr(adapt, "run_export", lambda folder: "export refait")
+    out = adapt.run_adapt(settings, if_missing=True, show_progress=False)
+    assert len(calls) == 1 and calls[0][0].text == "sortie familles été"
+    assert "entraîné sur 410 paires" in capsys.readouterr().out
+    assert "411 paires (dont 1 besoins écrits)" in out
+    assert adapt.trained_pairs(tmp_path / "absent") is None

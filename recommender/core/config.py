@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 # Chosen on the blind evaluation's dev split (docs/EVALUATION.md): the model adapted to the
-# records (`reco model adapt`, made by `make run`) lifts the hybrid's nDCG@10 by 0.07 over
-# e5-st; its queries go through ONNX Runtime (embeddings/adapted.py).
+# records and to needs written for them (`reco model adapt`, made by `make run`) lifts the
+# hybrid's nDCG@10 by 0.15 over e5-st; its queries go through ONNX Runtime
+# (embeddings/adapted.py).
 DEFAULT_ENCODERS: tuple[str, ...] = ("e5-adapted",)
 
 
@@ -27,6 +28,11 @@ class Settings:
     def statements_cache(self) -> Path:
         """Vectors of limit and perspective statements (answers/themes.py), per encoder."""
         return self.cache_dir.parent / "statements"
+
+    @property
+    def written_needs(self) -> Path:
+        """Needs written for the records, for `reco model adapt` (training/pairs.py)."""
+        return self.data_path.parent / "adapt" / "needs.json"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

@@ -44,16 +44,16 @@ class SearchConfig:
     `lexical_weight` and `hub_weight` (dense weight 1) are the weights a logistic model
     learned on the dev needs of data/eval/blind.json and data/eval/queries.json with the
     default encoder (`python -m bench.tune_ranking data/eval/blind.json
-    data/eval/queries.json`): 0.58 and 0.28, cross-validated nDCG@10 0.611 vs 0.595 for
-    BM25 + dense with equal weights.
+    data/eval/queries.json`): 0.36 and 0.14 with the encoder adapted on records and written
+    needs, cross-validated nDCG@10 0.663 vs 0.622 for BM25 + dense with equal weights.
     """
 
     fusion: Fusion = Fusion.SCORE
     rrf_k: float = 60.0
-    lexical_weight: float = 0.58
+    lexical_weight: float = 0.36
     dense_weights: tuple[float, ...] | None = None  # one per encoder; None: 1.0 each
     expansion_weight: float = 0.5  # glossary words count half as much as the user's own
-    hub_weight: float = 0.28  # per dense channel: its hub prior (index/hubness.py) subtracted
+    hub_weight: float = 0.14  # per dense channel: its hub prior (index/hubness.py) subtracted
     chunk_candidates: int = CHUNK_CANDIDATES
     dense_pool: int = DENSE_POOL  # chunks averaged per action
     mmr_lambda: float | None = None  # None: no diversity re-ranking

@@ -1,8 +1,10 @@
 """Domain adaptation of the local sentence-transformers model on the records themselves.
 
-Training pairs (query side, passage side) come only from `data/actions.jsonl`: why an action
+Training pairs (query side, passage side) come from `data/actions.jsonl`: why an action
 was set up, what it does, its tags, its limits or its title, each paired with the action's
-summary. The evaluation queries (`data/eval/`) are never read here.
+summary; and from `data/adapt/needs.json`: needs as staff type them, written for each action
+by sessions that read the records only (docs/EVALUATION.md). The evaluation queries
+(`data/eval/`) are never read here.
 
 Training uses in-batch negatives (MultipleNegativesRankingLoss). A batch never holds two
 pairs of the same action, so an action's own summary is never used as a negative. Each side
@@ -23,7 +25,15 @@ from typing import TYPE_CHECKING, Any
 from recommender.core.config import Settings
 from recommender.core.storage import atomic_directory
 from recommender.records.records import Action, load_actions
-from recommender.training.pairs import ALL_KINDS, Pair, PairKind, build_pairs, make_batches
+from recommender.training.pairs import (
+    ALL_KINDS,
+    Pair,
+    PairKind,
+    WrittenNeed,
+    build_pairs,
+    load_written_needs,
+    make_batches,
+)
 
 if TYPE_CHECKING:  # torch and sentence-transformers load only when training
     from sentence_transformers import SentenceTransformer
@@ -45,6 +55,7 @@ class AdaptError(RuntimeError):
 class AdaptResult:
     target: Path
     n_pairs: int
+    n_need_pairs: int  # of which from written needs
     steps: int
     epochs: int
     seconds: float
@@ -151,16 +162,18 @@ def adapt_model(
     learning_rate: float = DEFAULT_LEARNING_RATE,
     max_seq_length: int = DEFAULT_MAX_SEQ_LENGTH,
     kinds: Sequence[PairKind] = ALL_KINDS,
+    needs: Sequence[WrittenNeed] = (),
     progress: Progress | None = None,
 ) -> AdaptResult:
-    """Fine-tune `base` on pairs built from `actions`; write the model to `target` atomically.
+    """Fine-tune `base` on pairs built from `actions` (and the needs written for them); write
+    the model to `target` atomically.
 
     A failure (or Ctrl-C) leaves any previous `target` untouched.
     """
     train = TrainSettings(epochs, batch_size, learning_rate, max_seq_length, seed, tuple(kinds))
     _check_settings(train)
     _check_paths(base, target)
-    pairs = build_pairs(actions, seed=seed, kinds=train.kinds)
+    pairs = build_pairs(actions, seed=seed, kinds=train.kinds, needs=needs)
     rng = random.Random(seed)
     schedule = [b for _ in range(epochs) for b in make_batches(pairs, batch_size, rng)]
     if not schedule:
@@ -175,7 +188,8 @@ def adapt_model(
         model.save(str(work), create_model_card=False)
         _write_provenance(work / "adapt.json", base, train, len(pairs), len(schedule))
     seconds = time.perf_counter() - started
-    return AdaptResult(target, len(pairs), len(schedule), epochs, seconds, final_loss)
+    n_needs = sum(p.kind is PairKind.NEED for p in pairs)
+    return AdaptResult(target, len(pairs), n_needs, len(schedule), epochs, seconds, final_loss)
 
 
 def _check_settings(train: TrainSettings) -> None:
@@ -225,6 +239,23 @@ def _records(path: Path) -> list[Action]:
     return actions
 
 
+def _written_needs(settings: Settings) -> tuple[WrittenNeed, ...]:
+    try:
+        return load_written_needs(settings.written_needs)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise AdaptError(
+            f"{settings.written_needs} illisible ({exc}) : corrigez-le ou retirez-le"
+        ) from exc
+
+
+def trained_pairs(target: Path) -> int | None:
+    """How many pairs the model in `target` was trained on (its adapt.json), if it says."""
+    try:
+        return int(json.loads((target / "adapt.json").read_text(encoding="utf-8"))["n_pairs"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def run_adapt(
     settings: Settings,
     base: Path | None = None,
@@ -235,16 +266,30 @@ def run_adapt(
 ) -> str:
     """`reco model adapt`: train with a progress bar, then export the model to ONNX (the
     app's queries skip torch); return the closing lines (French). With `if_missing`, an
-    existing target is kept and only exported if its export is missing or stale."""
+    existing target is kept and only exported if its export is missing or stale, unless it
+    was trained on other pairs than the records and written needs give now (an older model:
+    its calibration would not match, data/calibration.json)."""
     from tqdm import tqdm
 
     base = base or default_base(settings)
     target = target or default_target(base)
-    if if_missing and (target / "modules.json").is_file():
+    present = (target / "modules.json").is_file()
+    if if_missing and present and not settings.data_path.is_file():
         return f"Modèle adapté déjà présent dans {target} (rien à entraîner).\n" + run_export(
             target
         )
     actions = _records(settings.data_path)
+    needs = _written_needs(settings)
+    expected = len(build_pairs(actions, needs=needs))
+    if if_missing and present and trained_pairs(target) == expected:
+        return f"Modèle adapté déjà présent dans {target} (rien à entraîner).\n" + run_export(
+            target
+        )
+    if if_missing and present:
+        print(
+            f"Le modèle adapté de {target} a été entraîné sur {trained_pairs(target)} paires, "
+            f"les fiches et les besoins écrits en donnent {expected} : nouvel entraînement."
+        )
     bars: list[tqdm] = []  # opened on the first batch: no empty bar before an error
 
     def progress(step: int, total: int) -> None:
@@ -254,12 +299,13 @@ def run_adapt(
 
     try:
         epochs = DEFAULT_EPOCHS if epochs is None else epochs
-        result = adapt_model(base, target, actions, epochs=epochs, progress=progress)
+        result = adapt_model(base, target, actions, epochs=epochs, needs=needs, progress=progress)
     finally:
         for bar in bars:
             bar.close()
     return (
-        f"Modèle adapté écrit dans {result.target} : {result.n_pairs} paires, "
+        f"Modèle adapté écrit dans {result.target} : {result.n_pairs} paires "
+        f"(dont {result.n_need_pairs} besoins écrits), "
         f"{result.steps} lots, {result.epochs} époque(s), en {result.seconds:.0f} s "
         f"(perte finale {result.final_loss:.3f}).\n"
         f"{run_export(result.target)}\n"

@@ -1,17 +1,21 @@
-"""Training pairs for domain adaptation, built from the records alone (pure functions).
+"""Training pairs for domain adaptation, built from the records (pure functions).
 
 Each pair is (query side, passage side): why an action was set up, what it does, its tags,
-its limits or its title, paired with the action's summary. Batches never hold two pairs of
-the same action, so an action's own summary is never used as a negative.
+its limits or its title, paired with the action's summary; and needs written for an action
+by sessions that read the records and nothing else (data/adapt/, WrittenNeed), paired with
+its summary the same way. Batches never hold two pairs of the same action, so an action's
+own summary is never used as a negative.
 """
 
 from __future__ import annotations
 
+import json
 import random
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from pathlib import Path
 
 from recommender.index.chunks import ChunkField, field_texts
 from recommender.records.records import Action
@@ -20,6 +24,7 @@ MIN_TEXT_CHARS = 40  # shorter free texts (« à compléter », « Poursuite en 
 MIN_TEXT_WORDS = 6
 MIN_TITLE_CHARS = 5
 MAX_QUERY_CHARS = 400  # user needs are short: query sides are excerpts, not whole fields
+MAX_NEED_CHARS = 1000  # a written need is kept whole up to this length
 IGNORED_TAGS = frozenset({"autre"})
 
 
@@ -31,9 +36,11 @@ class PairKind(StrEnum):
     TAGS = "etiquettes"
     LIMITS = "limites"
     TITLE = "titre"
+    NEED = "besoins"  # a need written for the action (data/adapt/needs.json)
 
 
 ALL_KINDS: tuple[PairKind, ...] = tuple(PairKind)
+RECORD_KINDS: tuple[PairKind, ...] = tuple(k for k in PairKind if k is not PairKind.NEED)
 
 
 @dataclass(frozen=True)
@@ -42,6 +49,24 @@ class Pair:
     kind: PairKind
     query: str
     passage: str
+
+
+@dataclass(frozen=True)
+class WrittenNeed:
+    """A need as staff would type it, written for one action by a session that read the
+    records only (never an evaluation set nor a ranker's output)."""
+
+    action_id: str
+    kind: str  # narrative, constat, short or hard, as the writer was asked
+    text: str
+
+
+def load_written_needs(path: Path) -> tuple[WrittenNeed, ...]:
+    """The written needs of `path`, none when the file is absent."""
+    if not path.is_file():
+        return ()
+    rows = json.loads(path.read_text(encoding="utf-8"))
+    return tuple(WrittenNeed(r["action"], r["kind"], r["text"]) for r in rows)
 
 
 _BREAK = re.compile(r"(?<=[.!?;])\s+|\n+")
@@ -118,7 +143,7 @@ def _passage_side(action: Action, kind: PairKind) -> str:
 def pairs_of(action: Action, *, seed: int = 0, kinds: Iterable[PairKind] = ALL_KINDS) -> list[Pair]:
     """The training pairs one action gives (at most one per kind)."""
     pairs = []
-    for kind in kinds:
+    for kind in (k for k in kinds if k is not PairKind.NEED):
         rng = random.Random(f"{seed}:{action.id}:{kind.value}")  # independent of file order
         query, passage = _query_side(action, kind, rng), _passage_side(action, kind)
         if query and passage and clean(query) not in clean(passage):
@@ -126,18 +151,39 @@ def pairs_of(action: Action, *, seed: int = 0, kinds: Iterable[PairKind] = ALL_K
     return pairs
 
 
+def need_pairs(actions: Iterable[Action], needs: Iterable[WrittenNeed]) -> list[Pair]:
+    """A pair per written need whose action is among `actions` and has a summary."""
+    by_id = {a.id: a for a in actions}
+    pairs = []
+    for need in needs:
+        action = by_id.get(need.action_id)
+        passage = _passage_side(action, PairKind.NEED) if action else ""
+        if passage and clean(need.text):
+            pairs.append(
+                Pair(need.action_id, PairKind.NEED, clean(need.text)[:MAX_NEED_CHARS], passage)
+            )
+    return pairs
+
+
 def build_pairs(
-    actions: Iterable[Action], *, seed: int = 0, kinds: Iterable[PairKind] = ALL_KINDS
+    actions: Sequence[Action],
+    *,
+    seed: int = 0,
+    kinds: Iterable[PairKind] = ALL_KINDS,
+    needs: Iterable[WrittenNeed] = (),
 ) -> list[Pair]:
-    """All training pairs of the records, without repeated (query, passage) couples."""
+    """All training pairs of the records, then of the written needs (when NEED is among
+    `kinds`), without repeated (query, passage) couples."""
     kinds = tuple(kinds)
+    found = [p for action in actions for p in pairs_of(action, seed=seed, kinds=kinds)]
+    if PairKind.NEED in kinds:
+        found += need_pairs(actions, needs)
     seen: set[tuple[str, str]] = set()
     pairs = []
-    for action in actions:
-        for pair in pairs_of(action, seed=seed, kinds=kinds):
-            if (pair.query, pair.passage) not in seen:
-                seen.add((pair.query, pair.passage))
-                pairs.append(pair)
+    for pair in found:
+        if (pair.query, pair.passage) not in seen:
+            seen.add((pair.query, pair.passage))
+            pairs.append(pair)
     return pairs
 
 
