@@ -266,9 +266,9 @@ def run_adapt(
 ) -> str:
     """`reco model adapt`: train with a progress bar, then export the model to ONNX (the
     app's queries skip torch); return the closing lines (French). With `if_missing`, an
-    existing target is kept and only exported if its export is missing or stale, unless it
-    was trained on other pairs than the records and written needs give now (an older model:
-    its calibration would not match, data/calibration.json)."""
+    existing target is kept and only exported if its export is missing or stale, unless its
+    adapt.json says it was trained on other pairs than the records and written needs give
+    now (an older model: its calibration would not match, data/calibration.json)."""
     from tqdm import tqdm
 
     base = base or default_base(settings)
@@ -281,7 +281,7 @@ def run_adapt(
     actions = _records(settings.data_path)
     needs = _written_needs(settings)
     expected = len(build_pairs(actions, needs=needs))
-    if if_missing and present and trained_pairs(target) == expected:
+    if if_missing and present and trained_pairs(target) in (None, expected):
         return f"Modèle adapté déjà présent dans {target} (rien à entraîner).\n" + run_export(
             target
         )
