@@ -46,8 +46,12 @@ $(ADAPTED_STAMP): data/adapt/needs.json | $(MODEL_STAMP) data/actions.jsonl
 
 model: $(MODEL_STAMP) $(ADAPTED_STAMP)
 
+# `reco limites` learns the themes of limits and perspectives once (their vectors are cached
+# on disk, about 20 s the first time): the app's first answer does not wait for it.
 $(INDEX_MANIFEST): data/actions.jsonl $(MODEL_STAMP) $(ADAPTED_STAMP) $(SOURCES) $(INDEX_FORCE)
 	$(BIN)/reco build
+	@echo "Thèmes des limites et perspectives (une fois, puis en cache)…"
+	$(BIN)/reco limites --json > /dev/null
 
 index: $(INDEX_MANIFEST)
 
