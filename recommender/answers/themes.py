@@ -10,7 +10,7 @@ statements written from the definitions alone (written.json; bench/theme_classif
 docs/EVALUATION.md).
 
 Vectors are cached in memory and, when a directory is given, on disk per encoder; the
-classifier is fitted on first need (about 480 short texts to embed once per encoder).
+classifier is fitted on first need (about 700 short texts to embed once per encoder).
 """
 
 from __future__ import annotations

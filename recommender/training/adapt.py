@@ -274,20 +274,17 @@ def run_adapt(
     base = base or default_base(settings)
     target = target or default_target(base)
     present = (target / "modules.json").is_file()
+    kept = f"Modèle adapté déjà présent dans {target} (rien à entraîner).\n"
     if if_missing and present and not settings.data_path.is_file():
-        return f"Modèle adapté déjà présent dans {target} (rien à entraîner).\n" + run_export(
-            target
-        )
+        return kept + run_export(target)
     actions = _records(settings.data_path)
     needs = _written_needs(settings)
-    expected = len(build_pairs(actions, needs=needs))
-    if if_missing and present and trained_pairs(target) in (None, expected):
-        return f"Modèle adapté déjà présent dans {target} (rien à entraîner).\n" + run_export(
-            target
-        )
     if if_missing and present:
+        trained, expected = trained_pairs(target), len(build_pairs(actions, needs=needs))
+        if trained in (None, expected):
+            return kept + run_export(target)
         print(
-            f"Le modèle adapté de {target} a été entraîné sur {trained_pairs(target)} paires, "
+            f"Le modèle adapté de {target} a été entraîné sur {trained} paires, "
             f"les fiches et les besoins écrits en donnent {expected} : nouvel entraînement."
         )
     bars: list[tqdm] = []  # opened on the first batch: no empty bar before an error

@@ -143,7 +143,7 @@ def _passage_side(action: Action, kind: PairKind) -> str:
 def pairs_of(action: Action, *, seed: int = 0, kinds: Iterable[PairKind] = ALL_KINDS) -> list[Pair]:
     """The training pairs one action gives (at most one per kind)."""
     pairs = []
-    for kind in (k for k in kinds if k is not PairKind.NEED):
+    for kind in (k for k in kinds if k in RECORD_KINDS):  # written needs: need_pairs
         rng = random.Random(f"{seed}:{action.id}:{kind.value}")  # independent of file order
         query, passage = _query_side(action, kind, rng), _passage_side(action, kind)
         if query and passage and clean(query) not in clean(passage):
