@@ -82,10 +82,11 @@ def sk_methods(x: np.ndarray, y: list[str]) -> dict[str, Method]:
 
 
 BEFORE = "produit avant : e5 + définitions"
-PRODUCT = "produit après : e5 + USE + définitions (answers/themes.py)"
-WRITTEN = "produit après + énoncés écrits des définitions (written.json)"
+PRODUCT = "produit sans énoncés écrits : e5 + USE + définitions"
 NESTED = "produit livré, représentation et L2 choisis dans les plis d'entraînement"
 OLD_L2 = 1e-3  # the penalty before the nested choice
+WRITTEN = f"produit livré : e5 + USE + définitions + énoncés écrits (written.json), L2 {L2:g}"
+WRITTEN_BEFORE = f"le même avec L2 {OLD_L2:g} (livré avant le choix imbriqué)"
 INNER_FOLDS = 4
 
 
@@ -179,16 +180,17 @@ def side_methods(
 ) -> dict[str, Method]:
     """The methods compared on one side, by table row name."""
     methods = sk_methods(channels.first(texts).astype(np.float64), gold)
-    methods[BEFORE] = product_method(taxonomy, kind, texts, gold, channels.first)
-    methods[PRODUCT] = product_method(taxonomy, kind, texts, gold, channels.joint)
+    # The former products, with the penalty they had.
+    methods[BEFORE] = product_method(taxonomy, kind, texts, gold, channels.first, l2=OLD_L2)
+    methods[PRODUCT] = product_method(taxonomy, kind, texts, gold, channels.joint, l2=OLD_L2)
     if written:
         methods[WRITTEN] = product_method(
             taxonomy, kind, texts, gold, channels.joint, written=written
         )
-        methods[f"{WRITTEN}, L2 {OLD_L2:g} (avant)"] = product_method(
+        methods[WRITTEN_BEFORE] = product_method(
             taxonomy, kind, texts, gold, channels.joint, written=written, l2=OLD_L2
         )
-    methods["produit après, entraîné sans « autre »"] = product_method(
+    methods["produit livré, entraîné sans « autre »"] = product_method(
         taxonomy, kind, texts, gold, channels.joint, other=False, written=written
     )
     if nested:
