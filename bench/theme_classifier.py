@@ -39,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.theme_judges import MERGE, judges_agreement, merged
+from bench.theme_judges import judges_agreement, merged, merged_key
 from bench.theme_keywords import old_keywords
 from bench.theme_methods import (
     BEFORE,
@@ -51,6 +51,7 @@ from bench.theme_methods import (
     Method,
     f1,
     macro_f1,
+    out_of_fold,
     side_methods,
     stratified_folds,
 )
@@ -60,6 +61,7 @@ from recommender.answers.taxonomy import (
     KINDS,
     OTHER,
     SYNTHESIS_DIR,
+    Labelled,
     Taxonomy,
     Written,
     load_labelled,
@@ -76,16 +78,11 @@ def cross_validate(
 ) -> dict[str, list[list[str]]]:
     """Each method's out-of-fold predictions, one list per seed."""
     predictions: dict[str, list[list[str]]] = {name: [] for name in methods}
+    rows = range(len(gold))
     for seed in range(seeds):
         folds = stratified_folds(gold, seed)
         for name, method in methods.items():
-            pred = [""] * len(gold)
-            for test in folds:
-                test_rows = [int(i) for i in test]
-                train = [i for i in range(len(gold)) if i not in set(test_rows)]
-                for i, p in zip(test_rows, method(train, test_rows), strict=True):
-                    pred[i] = p
-            predictions[name].append(pred)
+            predictions[name].append(out_of_fold(method, rows, folds))
     return predictions
 
 
@@ -108,18 +105,19 @@ def method_rows(
     return rows
 
 
-def load_sets(merge: bool, use_written: bool) -> tuple[Taxonomy, tuple, tuple[Written, ...]]:
+def load_sets(
+    merge: bool, use_written: bool
+) -> tuple[Taxonomy, tuple[Labelled, ...], tuple[Written, ...]]:
     """The taxonomy, the labelled statements and the written ones (MERGE-relabelled)."""
     taxonomy = Taxonomy.load(SYNTHESIS_DIR)
     labelled = load_labelled(SYNTHESIS_DIR)
     written = load_written(taxonomy, SYNTHESIS_DIR) if use_written else ()
     if not merge:
         return taxonomy, labelled, written
-    relabel = {old: new for old, (new, _) in MERGE.items()}
     return (
         merged(taxonomy),
-        tuple(replace(s, theme=relabel.get(s.theme, s.theme)) for s in labelled),
-        tuple(replace(w, theme=relabel.get(w.theme, w.theme)) for w in written),
+        tuple(replace(s, theme=merged_key(s.theme)) for s in labelled),
+        tuple(replace(w, theme=merged_key(w.theme)) for w in written),
     )
 
 
@@ -161,7 +159,7 @@ def evaluate(
         predictions = cross_validate(methods, gold, seeds)
         keywords = [old_keywords(t, kind) for t in texts]
         if merge:
-            keywords = [MERGE[k][0] if k in MERGE else k for k in keywords]
+            keywords = [merged_key(k) for k in keywords]
         predictions["anciennes listes de mots (avant)"] = [keywords] * seeds
         # Keyword lists kept only on the themes where they measure better than the product.
         best = predictions[shipped]

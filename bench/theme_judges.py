@@ -19,6 +19,11 @@ MERGE = {
 }
 
 
+def merged_key(key: str) -> str:
+    """A theme key of the current taxonomy as the revised one says it."""
+    return MERGE[key][0] if key in MERGE else key
+
+
 def merged(taxonomy: Taxonomy) -> Taxonomy:
     """`taxonomy` with the MERGE themes under one key and label (each keeps its definition
     and phrases, all as training points of the merged theme)."""
@@ -43,7 +48,7 @@ def judges_agreement(merge: bool) -> str:
         json.loads((SYNTHESIS_DIR / f"labels_judge_{j}.json").read_text(encoding="utf-8"))
         for j in ("A", "B")
     )
-    relabel = (lambda k: MERGE[k][0] if k in MERGE else k) if merge else (lambda k: k)
+    relabel = merged_key if merge else (lambda k: k)
     parts = []
     for kind in KINDS:
         ids = sorted(i for i in a if i.startswith(kind[0]) and i in b)

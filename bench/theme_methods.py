@@ -45,6 +45,19 @@ def stratified_folds(labels: Sequence[str], seed: int, k: int = FOLDS) -> list[n
 Method = Callable[[list[int], list[int]], list[str]]  # train rows, test rows -> predictions
 
 
+def out_of_fold(method: Method, rows: Sequence[int], folds: Sequence[np.ndarray]) -> list[str]:
+    """`method`'s prediction for each of `rows`, each fitted without the fold holding it
+    (`folds`: positions in `rows`)."""
+    pred = [""] * len(rows)
+    for fold in folds:
+        held = [int(j) for j in fold]
+        left_out = set(held)
+        train = [r for j, r in enumerate(rows) if j not in left_out]
+        for j, p in zip(held, method(train, [rows[j] for j in held]), strict=True):
+            pred[j] = p
+    return pred
+
+
 def sk_methods(x: np.ndarray, y: list[str]) -> dict[str, Method]:
     from sklearn.linear_model import LogisticRegression
     from sklearn.svm import LinearSVC
@@ -142,15 +155,9 @@ def nested_method(
     def run(train: list[int], test: list[int]) -> list[str]:
         inner_gold = [gold[i] for i in train]
         scores = {}
+        inner_folds = stratified_folds(inner_gold, 0, INNER_FOLDS)
         for name, choice in choices.items():
-            inner = method(choice)
-            pred = [""] * len(train)
-            for fold in stratified_folds(inner_gold, 0, INNER_FOLDS):
-                held = [int(j) for j in fold]
-                fit_rows = [train[j] for j in range(len(train)) if j not in set(held)]
-                found = inner(fit_rows, [train[j] for j in held])
-                for j, p in zip(held, found, strict=True):
-                    pred[j] = p
+            pred = out_of_fold(method(choice), train, inner_folds)
             scores[name] = macro_f1(inner_gold, pred, classes)
         best = max(scores, key=lambda n: scores[n])
         run.chosen[best] += 1  # type: ignore[attr-defined]

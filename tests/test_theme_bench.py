@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from collections import Counter
 
+import numpy as np
 import pytest
 
-from bench.theme_judges import MERGE, kappa, merged
-from bench.theme_methods import f1, macro_f1, nested_method, stratified_folds
+from bench.theme_judges import MERGE, kappa, merged, merged_key
+from bench.theme_methods import f1, macro_f1, nested_method, out_of_fold, stratified_folds
 from embeddings.fake import FakeEncoder
 from recommender.answers.taxonomy import Taxonomy, load_labelled
 from recommender.answers.theme_model import StatementVectors, fit_classifier
@@ -23,6 +24,17 @@ def test_stratified_folds_cover_every_row_once_and_spread_each_class():
         per_fold = [sum(labels[int(i)] == c for i in fold) for fold in folds]
         assert max(per_fold) - min(per_fold) <= 1, (c, per_fold)
     assert [list(f) for f in folds] != [list(f) for f in stratified_folds(labels, seed=2)]
+
+
+def test_out_of_fold_never_predicts_a_row_from_a_fit_that_saw_it():
+    rows = [10, 11, 12, 13, 14, 15]
+    folds = [np.array([0, 3]), np.array([1, 4]), np.array([2, 5])]
+
+    def method(train: list[int], test: list[int]) -> list[str]:
+        assert not set(train) & set(test)
+        return [f"{t}:{len(train)}" for t in test]
+
+    assert out_of_fold(method, rows, folds) == [f"{r}:4" for r in rows]
 
 
 def test_macro_f1_averages_every_class_including_missed_ones():
@@ -43,6 +55,8 @@ def test_merged_taxonomy_has_one_theme_for_both_public_themes():
     taxonomy = merged(Taxonomy.load())
     keys = taxonomy.keys("limite")
     assert not set(MERGE) & set(keys)
+    assert merged_key("engagement_participants") == "mobiliser_garder_public"
+    assert merged_key("financement") == "financement"
     assert keys.count("mobiliser_garder_public") == 2  # both definitions stay training points
 
 

@@ -158,10 +158,9 @@ def need_pairs(actions: Iterable[Action], needs: Iterable[WrittenNeed]) -> list[
     for need in needs:
         action = by_id.get(need.action_id)
         passage = _passage_side(action, PairKind.NEED) if action else ""
-        if passage and clean(need.text):
-            pairs.append(
-                Pair(need.action_id, PairKind.NEED, clean(need.text)[:MAX_NEED_CHARS], passage)
-            )
+        text = clean(need.text)
+        if passage and text:
+            pairs.append(Pair(need.action_id, PairKind.NEED, text[:MAX_NEED_CHARS], passage))
     return pairs
 
 
